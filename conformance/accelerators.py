@@ -1,0 +1,101 @@
+"""What counts as asking for an accelerator.
+
+A container asks when it names an accelerator resource (``Parameters.gpu_resource_names`` or a
+``gpu_resource_prefixes`` match, e.g. MIG slices) in requests or limits, or a fractional-GPU
+resource (HAMi). A pod template asks when a container does, when it carries a fractional-GPU
+annotation (KAI), or when it references DRA resource claims.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from conformance.parameters import Parameters
+from conformance.workload import Container, PodTemplate, ServingWorkload
+
+
+def is_accelerator_resource(resource: str, params: Parameters) -> bool:
+    return resource in params.gpu_resource_names or any(
+        resource.startswith(prefix) for prefix in params.gpu_resource_prefixes
+    )
+
+
+def accelerator_resources_of(container: Container, params: Parameters) -> dict[str, str]:
+    """The accelerator resources a container names, with the quantity that counts
+    (the limit if set, else the request), as written."""
+    found: dict[str, str] = {}
+    for source in (container.requests, container.limits):
+        for resource, quantity in source.items():
+            if is_accelerator_resource(resource, params):
+                found[resource] = quantity
+    return found
+
+
+def parse_count(quantity: object) -> Fraction | None:
+    """A resource quantity as an exact number, or None when it is not a plain number.
+
+    Accelerator counts are plain decimal numbers ("1", "8", 2); "500m" is read as 0.5 so a
+    check can say it is fractional.
+    """
+    if isinstance(quantity, bool):
+        return None
+    if isinstance(quantity, int):
+        return Fraction(quantity)
+    if isinstance(quantity, float):
+        return Fraction(str(quantity))
+    if not isinstance(quantity, str):
+        return None
+    text = quantity.strip()
+    try:
+        if text.endswith("m"):
+            return Fraction(text[:-1]) / 1000
+        return Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def container_asks(container: Container, params: Parameters) -> bool:
+    if accelerator_resources_of(container, params):
+        return True
+    names = set(container.requests) | set(container.limits)
+    return any(name in params.fractional_gpu_resources for name in names) or bool(container.claims)
+
+
+def template_asks(template: PodTemplate, params: Parameters) -> bool:
+    if any(container_asks(c, params) for c in (*template.containers, *template.init_containers)):
+        return True
+    if template.resource_claims:
+        return True
+    return any(
+        key == annotation or key.endswith("/" + annotation)
+        for key in template.annotations
+        for annotation in params.fractional_gpu_annotations
+    )
+
+
+def workload_asks(workload: ServingWorkload, params: Parameters) -> bool:
+    return any(template_asks(t, params) for t in workload.pod_templates)
+
+
+def gpus_per_pod(template: PodTemplate, params: Parameters) -> dict[str, int]:
+    """Whole accelerators one pod of the template takes, per resource name.
+
+    Containers add up; init containers run before them, so the pod needs the larger of the
+    largest init container and the sum of the containers (the scheduler's rule). Non-numeric or
+    fractional quantities are left out (``gpu-limits`` reports them).
+    """
+    def add(total: dict[str, int], container: Container) -> None:
+        for resource, quantity in accelerator_resources_of(container, params).items():
+            count = parse_count(quantity)
+            if count is not None and count.denominator == 1 and count > 0:
+                total[resource] = total.get(resource, 0) + int(count)
+
+    regular: dict[str, int] = {}
+    for container in template.containers:
+        add(regular, container)
+    for container in template.init_containers:
+        single: dict[str, int] = {}
+        add(single, container)
+        for resource, count in single.items():
+            regular[resource] = max(regular.get(resource, 0), count)
+    return regular

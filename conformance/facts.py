@@ -1,0 +1,203 @@
+"""What the checks need to know about the cluster beyond the workload itself.
+
+``ClusterFacts`` holds *extracted facts* (never whole bodies): GPU-relevant node data, the
+autoscalers by their scale targets, PDB/Service/route/monitor selectors, and the names of
+RuntimeClasses, DeviceClasses, ResourceClaimTemplates and ServingRuntimes.
+
+Each class of facts is either *known* (the input carried that kind of object, possibly zero of
+them, e.g. a cluster that really has no RuntimeClasses) or *unknown* (the input could not say).
+A check that needs an unknown class returns ``skip`` and names what was missing: never guess.
+``known`` holds the names of the classes that are known (the ``FactClass`` values).
+
+The CLI builds facts from the objects in its input (``conformance.facts_from_objects``); the
+operator builds them from its kopf indexes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from conformance.workload import Toleration
+
+
+class FactClass(StrEnum):
+    NODES = "nodes"
+    AUTOSCALERS = "autoscalers"  # HPAs and KEDA ScaledObjects
+    DISRUPTION_BUDGETS = "poddisruptionbudgets"
+    SERVICES = "services"
+    ROUTES = "routes"  # HTTPRoutes and InferencePools
+    MONITORS = "monitors"  # ServiceMonitors and PodMonitors
+    RUNTIME_CLASSES = "runtimeclasses"
+    DEVICE_CLASSES = "deviceclasses"
+    CLAIM_TEMPLATES = "resourceclaimtemplates"
+    SERVING_RUNTIMES = "servingruntimes"  # ServingRuntimes and ClusterServingRuntimes
+
+
+@dataclass(frozen=True)
+class NodeTaint:
+    key: str
+    value: str | None = None
+    effect: str = "NoSchedule"
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    """A node reduced to scheduling facts. ``allocatable`` keeps only extended resources
+    (names with a '/'), as integers; CPU and memory are not judged by the GPU checks."""
+
+    name: str
+    labels: dict[str, str] = field(default_factory=dict)
+    taints: tuple[NodeTaint, ...] = ()
+    allocatable: dict[str, int] = field(default_factory=dict)
+    unschedulable: bool = False
+
+
+@dataclass(frozen=True)
+class LabelSelector:
+    """A Kubernetes label selector (matchLabels + matchExpressions)."""
+
+    match_labels: dict[str, str] = field(default_factory=dict)
+    # (key, operator In|NotIn|Exists|DoesNotExist, values)
+    match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        for key, value in self.match_labels.items():
+            if labels.get(key) != value:
+                return False
+        for key, operator, values in self.match_expressions:
+            present = key in labels
+            if operator == "In" and (not present or labels[key] not in values):
+                return False
+            if operator == "NotIn" and present and labels[key] in values:
+                return False
+            if operator == "Exists" and not present:
+                return False
+            if operator == "DoesNotExist" and present:
+                return False
+        return True
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.match_labels and not self.match_expressions
+
+    @classmethod
+    def from_spec(cls, spec: object) -> LabelSelector | None:
+        """Read a Kubernetes ``LabelSelector`` mapping; None when it is not one."""
+        if not isinstance(spec, dict):
+            return None
+        labels = spec.get("matchLabels") or {}
+        expressions = spec.get("matchExpressions") or []
+        if not isinstance(labels, dict) or not isinstance(expressions, list):
+            return None
+        parsed = []
+        for expression in expressions:
+            if not isinstance(expression, dict) or not isinstance(expression.get("key"), str):
+                return None
+            values = expression.get("values") or []
+            if not isinstance(values, list):
+                return None
+            parsed.append((expression["key"], str(expression.get("operator", "In")),
+                           tuple(str(v) for v in values)))
+        return cls({str(k): str(v) for k, v in labels.items()}, tuple(parsed))
+
+
+@dataclass(frozen=True)
+class AutoscalerFacts:
+    """An HPA or a KEDA ScaledObject, keyed by what it scales.
+
+    ``metrics`` are normalized signal names as in ``InlineAutoscaler.metrics``.
+    ``buffers_requests``: a KEDA HTTP add-on (HTTPScaledObject) or similar holds requests.
+    """
+
+    kind: str  # HorizontalPodAutoscaler | ScaledObject | HTTPScaledObject
+    name: str
+    namespace: str
+    target_kind: str
+    target_name: str
+    target_api_version: str | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    metrics: tuple[str, ...] = ()
+    buffers_requests: bool = False
+    # KServe creates "<isvc>-predictor" ScaledObjects/HPAs itself; set by the owner reference.
+    owner_kind: str | None = None
+    owner_name: str | None = None
+
+
+@dataclass(frozen=True)
+class SelectingObject:
+    """A namespaced object that picks pods by labels: a Service, PDB, InferencePool, monitor.
+
+    ``ports`` lists the Service's target ports (numbers or names); ``named_ports`` whether any
+    Service port has a name. For monitors, ``ports`` are the endpoint port names.
+    """
+
+    kind: str
+    name: str
+    namespace: str
+    selector: LabelSelector
+    ports: tuple[int | str, ...] = ()
+    named_ports: bool = False
+    # ServiceMonitor: the selector picks Services, not pods.
+    selects_services: bool = False
+    # monitors: namespaces they watch (None: their own only; ("*",): any)
+    namespaces: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class RouteFacts:
+    """An HTTPRoute, reduced to its backends: (group, kind, name) per backendRef."""
+
+    name: str
+    namespace: str
+    backends: tuple[tuple[str, str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ServingRuntimeFacts:
+    """A KServe (Cluster)ServingRuntime: its model formats and the container it supplies."""
+
+    name: str
+    namespace: str | None  # None for ClusterServingRuntime
+    model_formats: tuple[str, ...] = ()
+    auto_select_formats: tuple[str, ...] = ()
+    containers: tuple = ()  # tuple[conformance.workload.Container, ...]
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    known: frozenset[str] = frozenset()
+    nodes: tuple[NodeFacts, ...] = ()
+    autoscalers: tuple[AutoscalerFacts, ...] = ()
+    disruption_budgets: tuple[SelectingObject, ...] = ()
+    services: tuple[SelectingObject, ...] = ()
+    inference_pools: tuple[SelectingObject, ...] = ()
+    http_routes: tuple[RouteFacts, ...] = ()
+    monitors: tuple[SelectingObject, ...] = ()
+    runtime_classes: frozenset[str] = frozenset()
+    device_classes: frozenset[str] = frozenset()
+    # (namespace, name)
+    claim_templates: frozenset[tuple[str, str]] = frozenset()
+    serving_runtimes: tuple[ServingRuntimeFacts, ...] = ()
+
+    def knows(self, fact_class: FactClass) -> bool:
+        return fact_class.value in self.known
+
+
+def tolerates(tolerations: tuple[Toleration, ...], taint: NodeTaint) -> bool:
+    """Kubernetes toleration matching, as the scheduler does it."""
+    for toleration in tolerations:
+        if toleration.effect and toleration.effect != taint.effect:
+            continue
+        if toleration.key is None or toleration.key == "":
+            if toleration.operator == "Exists":
+                return True
+            continue
+        if toleration.key != taint.key:
+            continue
+        if toleration.operator == "Exists":
+            return True
+        if (toleration.value or "") == (taint.value or ""):
+            return True
+    return False

@@ -1,0 +1,212 @@
+"""ConformanceProfile documents: parsing, validation against the catalogue, and waivers.
+
+A profile is parsed with pydantic; ``ProfileError`` carries every problem with its field path
+("spec.checks[2].id: unknown check 'gpu-limit'"), so the CLI can print it and the operator can
+put it into the profile's ``Ready`` condition instead of crashing.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from conformance.facts import LabelSelector
+from conformance.findings import Severity
+from conformance.parameters import Parameters
+from conformance.registry import catalogue
+
+API_VERSION = "kaico.dev/v1alpha1"
+KIND = "ConformanceProfile"
+BUILTIN_PROFILES = ("default",)
+
+
+class ProfileError(ValueError):
+    """An unusable profile; ``problems`` are "field.path: what is wrong" strings."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__(f"invalid profile {source}: " + "; ".join(problems))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class LabelSelectorSpec(_Model):
+    match_labels: dict[str, str] = Field(default_factory=dict, alias="matchLabels")
+    match_expressions: list[dict[str, Any]] = Field(default_factory=list, alias="matchExpressions")
+
+
+class TargetSelection(_Model):
+    """Which workloads the profile applies to. Empty means every supported workload."""
+
+    kinds: tuple[str, ...] = Field((), description="Kinds to evaluate, e.g. InferenceService.")
+    namespaces: tuple[str, ...] = Field((), description="Namespaces to evaluate (globs allowed).")
+    namespace_selector: LabelSelectorSpec | None = Field(None, alias="namespaceSelector")
+    selector: LabelSelectorSpec | None = Field(None, description="Label selector on the workload.")
+
+
+class CheckSetting(_Model):
+    id: str
+    enabled: bool = True
+    severity: Severity | None = None
+
+
+class WaiverTarget(_Model):
+    kind: str | None = None
+    namespace: str | None = None
+    name: str | None = None  # glob
+
+    def matches(self, kind: str, namespace: str | None, name: str) -> bool:
+        if self.kind and self.kind != kind:
+            return False
+        if self.namespace and not fnmatch.fnmatchcase(namespace or "", self.namespace):
+            return False
+        if self.name and not fnmatch.fnmatchcase(name, self.name):
+            return False
+        return True
+
+
+class Waiver(_Model):
+    """A documented exception: one check on matching targets, until ``expiresAt``.
+
+    An expired waiver is not honoured, identically in the operator and the CLI.
+    """
+
+    check: str
+    target: WaiverTarget = Field(default_factory=WaiverTarget)
+    reason: str = Field(min_length=1)
+    expires_at: datetime = Field(alias="expiresAt")
+    ticket: str | None = None
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class ProfileSpec(_Model):
+    description: str = ""
+    targets: TargetSelection = Field(default_factory=TargetSelection)
+    include_all_checks: bool = Field(True, alias="includeAllChecks")
+    checks: tuple[CheckSetting, ...] = ()
+    parameters: Parameters = Field(default_factory=Parameters)
+    waivers: tuple[Waiver, ...] = ()
+    conformance_threshold: Severity = Field(Severity.LOW, alias="conformanceThreshold")
+    interval_seconds: int = Field(300, alias="intervalSeconds", ge=10)
+    # The Kubernetes minor whose AI Conformance requirements apply; None follows the cluster.
+    kubernetes_version: str | None = Field(None, alias="kubernetesVersion")
+    active_probes: bool = Field(False, alias="activeProbes")
+
+
+class _Metadata(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str = Field(min_length=1)
+
+
+class ProfileDocument(_Model):
+    api_version: Literal["kaico.dev/v1alpha1"] = Field(alias="apiVersion")
+    kind: Literal["ConformanceProfile"]
+    metadata: _Metadata
+    spec: ProfileSpec = Field(default_factory=ProfileSpec)
+    status: dict[str, Any] | None = None
+
+
+class Profile:
+    """A validated profile, resolved against the catalogue: the checks to run with their
+    effective severities, the parameters and the waivers."""
+
+    def __init__(self, document: ProfileDocument):
+        self.document = document
+        self.name = document.metadata.name
+        self.spec = document.spec
+        self.parameters = document.spec.parameters
+        specs = catalogue()
+        settings = {setting.id: setting for setting in document.spec.checks}
+        self.severities: dict[str, Severity] = {}
+        for check_id, spec in specs.items():
+            setting = settings.get(check_id)
+            if setting is None and not document.spec.include_all_checks:
+                continue
+            if setting is not None and not setting.enabled:
+                continue
+            severity = setting.severity if setting and setting.severity else spec.severity
+            self.severities[check_id] = severity
+
+    def waiver_for(
+        self, check_id: str, kind: str, namespace: str | None, name: str
+    ) -> Waiver | None:
+        """The first waiver matching this check and target, expired or not (the caller
+        decides with ``now``), preferring one that has not expired."""
+        matching = [
+            w for w in self.spec.waivers
+            if w.check == check_id and w.target.matches(kind, namespace, name)
+        ]
+        matching.sort(key=lambda w: w.expires_at, reverse=True)
+        return matching[0] if matching else None
+
+    def selects(self, kind: str, namespace: str | None, labels: dict[str, str]) -> bool:
+        """Whether the profile's target selection includes a workload (namespace labels are
+        the operator's business: ``namespace_selector`` is applied there)."""
+        targets = self.spec.targets
+        if targets.kinds and kind not in targets.kinds:
+            return False
+        if targets.namespaces and not any(
+            fnmatch.fnmatchcase(namespace or "", pattern) for pattern in targets.namespaces
+        ):
+            return False
+        if targets.selector is not None:
+            selector = LabelSelector.from_spec(targets.selector.model_dump(by_alias=True))
+            if selector is not None and not selector.matches(labels):
+                return False
+        return True
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    return path
+
+
+def parse_profile(data: Any, source: str = "<profile>") -> Profile:
+    """Validate a profile document (a dict) and resolve it; raise ``ProfileError``."""
+    if not isinstance(data, dict):
+        raise ProfileError(source, [f"a profile must be a mapping, got {type(data).__name__}"])
+    try:
+        document = ProfileDocument.model_validate(data)
+    except ValidationError as error:
+        problems = [f"{_location(e['loc']) or '(top)'}: {e['msg']}" for e in error.errors()]
+        raise ProfileError(source, problems) from None
+    known = catalogue()
+    problems = []
+    for index, setting in enumerate(document.spec.checks):
+        if setting.id not in known:
+            problems.append(f"spec.checks[{index}].id: unknown check {setting.id!r}")
+    for index, waiver in enumerate(document.spec.waivers):
+        if waiver.check not in known:
+            problems.append(f"spec.waivers[{index}].check: unknown check {waiver.check!r}")
+    if problems:
+        raise ProfileError(source, problems)
+    return Profile(document)
+
+
+def builtin_profile(name: str = "default") -> Profile:
+    """A profile shipped as package data (``conformance/profiles/<name>.yaml``)."""
+    if name not in BUILTIN_PROFILES:
+        raise ProfileError(name, [f"no built-in profile {name!r}; built-in: {', '.join(BUILTIN_PROFILES)}"])
+    text = resources.files("conformance.profiles").joinpath(f"{name}.yaml").read_text()
+    return parse_profile(yaml.safe_load(text), source=f"built-in:{name}")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,85 @@
+"""The check catalogue: every check registers its function and its metadata in one place.
+
+The README's check table, ``kaico checks``, the profile validation and the CRD's enum of check
+ids all read this registry, so a check is described once. Ids are stable API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from conformance.facts import ClusterFacts, FactClass
+from conformance.findings import Outcome, Severity
+from conformance.parameters import Parameters
+from conformance.workload import ServingWorkload
+
+CheckFunction = Callable[[ServingWorkload, ClusterFacts, Parameters], Outcome]
+
+
+class Category(StrEnum):
+    GPU = "gpu"
+    SCALING = "scaling"
+    ENDPOINTS = "endpoints"
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    title: str
+    category: Category
+    severity: Severity
+    rationale: str
+    remediation: str
+    function: CheckFunction
+    # The CNCF Kubernetes AI Conformance requirement this check supports, if any.
+    requirement: str | None = None
+    # Classes of cluster facts the check cannot judge without; absent ones make it skip.
+    needs: tuple[FactClass, ...] = ()
+    # Only meaningful for workloads that ask for accelerators; others get ``skip``.
+    accelerators_only: bool = False
+
+
+_CATALOGUE: dict[str, CheckSpec] = {}
+
+
+def check(
+    id: str,
+    *,
+    title: str,
+    category: Category,
+    severity: Severity,
+    rationale: str,
+    remediation: str,
+    requirement: str | None = None,
+    needs: tuple[FactClass, ...] = (),
+    accelerators_only: bool = False,
+) -> Callable[[CheckFunction], CheckFunction]:
+    """Register the decorated function as check ``id``."""
+
+    def register(function: CheckFunction) -> CheckFunction:
+        if id in _CATALOGUE:
+            raise ValueError(f"check id {id!r} is registered twice")
+        _CATALOGUE[id] = CheckSpec(
+            id=id,
+            title=title,
+            category=category,
+            severity=severity,
+            rationale=rationale,
+            remediation=remediation,
+            function=function,
+            requirement=requirement,
+            needs=needs,
+            accelerators_only=accelerators_only,
+        )
+        return function
+
+    return register
+
+
+def catalogue() -> dict[str, CheckSpec]:
+    """All registered checks, by id, in registration order (gpu, scaling, endpoints)."""
+    import conformance.checks  # noqa: F401  (registers the catalogue on first use)
+
+    return dict(_CATALOGUE)

@@ -1,0 +1,99 @@
+"""The conformance report of one target under one profile, and its stable JSON shape.
+
+``Report.to_dict()`` is the documented ``kaico check -o json`` entry and the source of the
+ConformanceReport status; change it only compatibly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from conformance.findings import Finding, Result, Severity
+
+
+@dataclass(frozen=True)
+class TargetRef:
+    api_version: str
+    kind: str
+    namespace: str | None
+    name: str
+    uid: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+        }
+
+    @property
+    def display(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name}"
+
+
+@dataclass(frozen=True)
+class Report:
+    target: TargetRef
+    profile: str
+    results: tuple[Finding, ...]
+    conformance_threshold: Severity = Severity.LOW
+    observed_generation: int | None = None
+    # Where the target came from (a file and document index on the CLI).
+    source: str | None = None
+    summary: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        counts = {result.value: 0 for result in Result}
+        for finding in self.results:
+            counts[finding.result.value] += 1
+        object.__setattr__(self, "summary", counts)
+
+    @property
+    def blocking(self) -> tuple[Finding, ...]:
+        """Unwaived fail/error findings at or above the profile's conformance threshold."""
+        return tuple(
+            f for f in self.results
+            if f.result in (Result.FAIL, Result.ERROR)
+            and not f.waived
+            and f.severity.rank >= self.conformance_threshold.rank
+        )
+
+    @property
+    def conformant(self) -> bool:
+        return not self.blocking
+
+    def failing_at(self, severity: Severity) -> tuple[Finding, ...]:
+        """Unwaived fail/error findings at or above ``severity`` (the CLI's --fail-on)."""
+        return tuple(
+            f for f in self.results
+            if f.result in (Result.FAIL, Result.ERROR)
+            and not f.waived
+            and f.severity.rank >= severity.rank
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "target": self.target.to_dict(),
+            "profile": self.profile,
+            "conformant": self.conformant,
+            "summary": dict(self.summary),
+            "results": [finding_to_dict(f) for f in self.results],
+            **({"source": self.source} if self.source else {}),
+        }
+
+
+def finding_to_dict(finding: Finding) -> dict[str, object]:
+    entry: dict[str, object] = {
+        "check": finding.check,
+        "category": finding.category,
+        "result": finding.result.value,
+        "severity": finding.severity.value,
+        "message": finding.message,
+    }
+    if finding.waived:
+        entry["waived"] = True
+    if finding.properties:
+        entry["properties"] = dict(finding.properties)
+    return entry
