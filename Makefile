@@ -37,3 +37,7 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+## docs: regenerate the README sections that come from code (the check table)
+docs: setup
+	$(BIN)/python hack/update_readme.py

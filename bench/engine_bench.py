@@ -1,0 +1,210 @@
+"""Engine throughput and CLI wall time, reported as ratios against baselines from the same run.
+
+Run with ``make bench``. Nothing here asserts a timing; it prints measurements:
+
+1. Engine throughput on N synthetic workloads of mixed kinds (default 10,000) with the
+   default profile, on one core: adapt, build facts, evaluate. The baseline is a
+   ``copy.deepcopy`` of every body (the cost of merely touching the same data), so the ratio
+   says how many deep copies one evaluation costs.
+2. Wall time of ``kaico check`` over ``$KAICO_SHARED/samples`` as a whole process, against
+   ``python -c "import yaml, pydantic"`` (interpreter and dependency start-up) as baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "operator")]
+
+from conformance.adapters import adapt_object  # noqa: E402
+from conformance.engine import evaluate  # noqa: E402
+from conformance.facts_builder import facts_from_objects  # noqa: E402
+from conformance.profile import builtin_profile  # noqa: E402
+
+
+def pin_to_one_core() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
+def container(name: str, gpus: int, port: int = 8000) -> dict:
+    body = {
+        "name": name,
+        "image": "vllm/vllm-openai:v0.11.0",
+        "ports": [{"name": "http", "containerPort": port}],
+        "resources": {"limits": {"nvidia.com/gpu": str(gpus), "memory": "40Gi"}},
+        "readinessProbe": {"httpGet": {"path": "/v1/models", "port": "http"}},
+        "startupProbe": {"httpGet": {"path": "/v1/models", "port": "http"},
+                         "failureThreshold": 60, "periodSeconds": 10},
+    }
+    if gpus == 0:
+        del body["resources"]["limits"]["nvidia.com/gpu"]
+    return body
+
+
+def pod_spec(name: str, gpus: int) -> dict:
+    return {
+        "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+        "containers": [container(name, gpus)],
+    }
+
+
+def synthetic_workload(index: int) -> dict:
+    """One of six kinds, round-robin, each in one of 100 namespaces."""
+    namespace = f"team-{index % 100}"
+    name = f"model-{index}"
+    labels = {"app": name}
+    metadata = {"name": name, "namespace": namespace, "labels": labels, "uid": f"uid-{index}"}
+    kind = index % 6
+    if kind == 0:
+        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata,
+                "spec": {"replicas": 2, "selector": {"matchLabels": labels},
+                         "template": {"metadata": {"labels": labels},
+                                      "spec": pod_spec("vllm", 1)}}}
+    if kind == 1:
+        return {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+                "metadata": metadata,
+                "spec": {"predictor": {"minReplicas": 1, "maxReplicas": 4,
+                                       "model": {"modelFormat": {"name": "huggingface"},
+                                                 **container("kserve-container", 1)}}}}
+    if kind == 2:
+        return {"apiVersion": "leaderworkerset.x-k8s.io/v1", "kind": "LeaderWorkerSet",
+                "metadata": metadata,
+                "spec": {"replicas": 1, "leaderWorkerTemplate": {
+                    "size": 2,
+                    "leaderTemplate": {"metadata": {"labels": labels},
+                                       "spec": pod_spec("leader", 8)},
+                    "workerTemplate": {"spec": pod_spec("worker", 8)}}}}
+    if kind == 3:
+        return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": metadata,
+                "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                         "template": {"metadata": {"labels": labels},
+                                      "spec": pod_spec("tgi", 2)}}}
+    if kind == 4:
+        return {"apiVersion": "apps.nvidia.com/v1alpha1", "kind": "NIMService",
+                "metadata": metadata,
+                "spec": {"image": {"repository": "nvcr.io/nim/meta/llama3", "tag": "1"},
+                         "resources": {"limits": {"nvidia.com/gpu": "1"}},
+                         "expose": {"service": {"type": "ClusterIP", "port": 8000}},
+                         "replicas": 1}}
+    return {"apiVersion": "production-stack.vllm.ai/v1alpha1", "kind": "VLLMRuntime",
+            "metadata": metadata,
+            "spec": {"model": {"modelURL": "meta-llama/Llama-3.1-8B-Instruct"},
+                     "vllmConfig": {"port": 8000},
+                     "deploymentConfig": {"replicas": 1, "resources": {"gpu": "1"}},
+                     "autoscalingConfig": {"enabled": True, "maxReplicas": 3}}}
+
+
+def synthetic_facts_objects(count: int) -> list[dict]:
+    """Nodes, plus an HPA, a Service and a PDB for every second workload."""
+    objects: list[dict] = []
+    for n in range(max(count // 50, 4)):
+        objects.append({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": f"gpu-{n}", "labels": {"nvidia.com/gpu.present": "true"}},
+            "spec": {"taints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}]},
+            "status": {"allocatable": {"nvidia.com/gpu": "8"}},
+        })
+    for index in range(0, count, 2):
+        namespace, name = f"team-{index % 100}", f"model-{index}"
+        objects.append({
+            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                        "name": name},
+                     "minReplicas": 1, "maxReplicas": 3,
+                     "metrics": [{"type": "Pods", "pods": {
+                         "metric": {"name": "vllm:num_requests_waiting"},
+                         "target": {"type": "AverageValue", "averageValue": "5"}}}]},
+        })
+        objects.append({
+            "apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
+            "spec": {"selector": {"app": name}, "ports": [{"name": "http", "port": 80}]},
+        })
+        objects.append({
+            "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": name}}},
+        })
+    return objects
+
+
+def timed(function):
+    start = time.perf_counter()
+    result = function()
+    return time.perf_counter() - start, result
+
+
+def bench_engine(count: int) -> None:
+    profile = builtin_profile()
+    params = profile.parameters
+    now = datetime.now(UTC)
+    bodies = [synthetic_workload(i) for i in range(count)]
+    facts_bodies = synthetic_facts_objects(count)
+
+    baseline_s, _ = timed(lambda: [copy.deepcopy(b) for b in bodies])
+    adapt_s, workloads = timed(lambda: [adapt_object(b, params) for b in bodies])
+    workloads = [w for w in workloads if w is not None]
+    facts_s, facts = timed(lambda: facts_from_objects([*bodies, *facts_bodies], params))
+    evaluate_s, reports = timed(lambda: [evaluate(w, facts, profile, now) for w in workloads])
+    total_s = adapt_s + facts_s + evaluate_s
+
+    print(f"engine: {count} synthetic workloads (6 kinds), {len(facts_bodies)} fact objects, "
+          f"default profile ({len(profile.severities)} checks), one core")
+    print(f"  baseline deepcopy of the bodies : {baseline_s:8.3f} s")
+    print(f"  adapt                           : {adapt_s:8.3f} s  "
+          f"({adapt_s / baseline_s:5.2f} x baseline)")
+    print(f"  facts                           : {facts_s:8.3f} s  "
+          f"({facts_s / baseline_s:5.2f} x baseline)")
+    print(f"  evaluate                        : {evaluate_s:8.3f} s  "
+          f"({evaluate_s / baseline_s:5.2f} x baseline)")
+    print(f"  whole pipeline                  : {total_s:8.3f} s  "
+          f"({total_s / baseline_s:5.2f} x baseline)")
+    print(f"  throughput                      : {len(reports) / total_s:8.0f} evaluations/s "
+          f"(evaluate alone: {len(reports) / evaluate_s:.0f}/s)")
+
+
+def bench_cli(samples: Path, repeat: int) -> None:
+    kaico = [sys.executable, "-m", "kaico.cli", "check", "-f", str(samples), "-o", "json"]
+    baseline = [sys.executable, "-c", "import yaml, pydantic"]
+    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'operator'}"}
+
+    def best_of(command):
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=False)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    base = best_of(baseline)
+    check = best_of(kaico)
+    print(f"cli: kaico check -f {samples} (best of {repeat})")
+    print(f"  baseline python start-up + imports : {base:6.3f} s")
+    print(f"  kaico check                        : {check:6.3f} s  ({check / base:5.2f} x baseline)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workloads", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    pin_to_one_core()
+    bench_engine(args.workloads)
+    shared = Path(os.environ.get("KAICO_SHARED") or REPO.parent / "shared")
+    if (shared / "samples").is_dir():
+        bench_cli(shared / "samples", args.repeat)
+    else:
+        print(f"cli: skipped, no samples at {shared / 'samples'} (set KAICO_SHARED)")
+
+
+if __name__ == "__main__":
+    main()

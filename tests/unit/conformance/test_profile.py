@@ -1,0 +1,136 @@
+"""Profiles: parsing with field paths, check selection, waivers and their expiry."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from conformance.findings import Severity
+from conformance.profile import ProfileError, builtin_profile, parse_profile
+from conformance.registry import catalogue
+
+
+def profile_document(**spec):
+    return {
+        "apiVersion": "kaico.dev/v1alpha1",
+        "kind": "ConformanceProfile",
+        "metadata": {"name": "p"},
+        "spec": spec,
+    }
+
+
+def test_the_builtin_default_profile_runs_every_check_at_its_default_severity():
+    profile = builtin_profile("default")
+    specs = catalogue()
+    assert profile.name == "default"
+    assert set(profile.severities) == set(specs)
+    assert all(profile.severities[i] == specs[i].severity for i in specs)
+
+
+def test_an_unknown_builtin_profile_is_a_profile_error_naming_the_choices():
+    with pytest.raises(ProfileError, match="built-in: default"):
+        builtin_profile("nope")
+
+
+def test_a_severity_override_applies_to_that_check_only():
+    profile = parse_profile(profile_document(checks=[{"id": "gpu-limits", "severity": "info"}]))
+    assert profile.severities["gpu-limits"] is Severity.INFO
+    assert profile.severities["gpu-toleration"] == catalogue()["gpu-toleration"].severity
+
+
+def test_a_disabled_check_is_not_run():
+    profile = parse_profile(profile_document(checks=[{"id": "endpoint-ready", "enabled": False}]))
+    assert "endpoint-ready" not in profile.severities
+
+
+def test_include_all_checks_false_runs_only_the_listed_checks():
+    profile = parse_profile(
+        profile_document(includeAllChecks=False, checks=[{"id": "gpu-limits"}])
+    )
+    assert list(profile.severities) == ["gpu-limits"]
+
+
+def test_an_unknown_check_id_is_reported_with_its_field_path():
+    with pytest.raises(ProfileError) as error:
+        parse_profile(profile_document(checks=[{"id": "gpu-limits"}, {"id": "gpu-limit"}]))
+    assert error.value.problems == ["spec.checks[1].id: unknown check 'gpu-limit'"]
+
+
+def test_a_bad_severity_is_reported_with_its_field_path():
+    with pytest.raises(ProfileError) as error:
+        parse_profile(profile_document(checks=[{"id": "gpu-limits", "severity": "urgent"}]))
+    assert error.value.problems[0].startswith("spec.checks[0].severity:")
+
+
+def test_a_bad_parameter_is_reported_with_its_field_path():
+    with pytest.raises(ProfileError) as error:
+        parse_profile(profile_document(parameters={"startupBudgetSeconds": -5}))
+    assert error.value.problems[0].startswith("spec.parameters.startupBudgetSeconds:")
+
+
+def test_an_unknown_parameter_is_rejected_rather_than_ignored():
+    with pytest.raises(ProfileError) as error:
+        parse_profile(profile_document(parameters={"startupBudget": 5}))
+    assert "spec.parameters.startupBudget" in error.value.problems[0]
+
+
+def test_a_waiver_without_expires_at_is_rejected():
+    with pytest.raises(ProfileError) as error:
+        parse_profile(profile_document(waivers=[{"check": "gpu-limits", "reason": "pilot"}]))
+    assert error.value.problems == ["spec.waivers[0].expiresAt: Field required"]
+
+
+def test_a_waiver_for_an_unknown_check_is_rejected():
+    with pytest.raises(ProfileError, match=r"spec.waivers\[0\].check: unknown check 'nope'"):
+        parse_profile(profile_document(
+            waivers=[{"check": "nope", "reason": "x", "expiresAt": "2030-01-01T00:00:00Z"}]
+        ))
+
+
+def test_a_document_of_another_kind_is_not_a_profile():
+    document = profile_document()
+    document["kind"] = "ConformanceReport"
+    with pytest.raises(ProfileError, match="kind"):
+        parse_profile(document)
+
+
+def test_a_non_mapping_is_not_a_profile():
+    with pytest.raises(ProfileError, match="must be a mapping"):
+        parse_profile(["a", "list"])
+
+
+def test_waivers_match_kind_namespace_and_name_globs():
+    profile = parse_profile(profile_document(waivers=[{
+        "check": "gpu-limits", "reason": "r", "expiresAt": "2030-01-01T00:00:00Z",
+        "target": {"kind": "Deployment", "namespace": "team-*", "name": "llama-*"},
+    }]))
+    assert profile.waiver_for("gpu-limits", "Deployment", "team-a", "llama-8b") is not None
+    assert profile.waiver_for("gpu-limits", "Deployment", "prod", "llama-8b") is None
+    assert profile.waiver_for("gpu-limits", "LeaderWorkerSet", "team-a", "llama-8b") is None
+    assert profile.waiver_for("gpu-toleration", "Deployment", "team-a", "llama-8b") is None
+
+
+def test_a_waiver_expiry_without_timezone_is_read_as_utc():
+    profile = parse_profile(profile_document(waivers=[
+        {"check": "gpu-limits", "reason": "r", "expiresAt": "2030-01-01T00:00:00"},
+    ]))
+    assert profile.spec.waivers[0].expires_at == datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def test_target_selection_by_kind_namespace_and_labels():
+    profile = parse_profile(profile_document(targets={
+        "kinds": ["Deployment"], "namespaces": ["ml-*"],
+        "selector": {"matchLabels": {"tier": "prod"}},
+    }))
+    assert profile.selects("Deployment", "ml-a", {"tier": "prod"})
+    assert not profile.selects("Deployment", "ml-a", {"tier": "dev"})
+    assert not profile.selects("Deployment", "web", {"tier": "prod"})
+    assert not profile.selects("LeaderWorkerSet", "ml-a", {"tier": "prod"})
+
+
+def test_the_example_profile_parses(repo_root):
+    import yaml
+
+    document = yaml.safe_load((repo_root / "examples/profiles/strict-inference.yaml").read_text())
+    profile = parse_profile(document)
+    assert profile.severities["endpoint-gateway-route"] is Severity.HIGH
+    assert profile.parameters.startup_budget_seconds == 900
