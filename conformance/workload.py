@@ -82,6 +82,9 @@ class ResourceClaimRef:
     name: str
     resource_claim_name: str | None = None
     resource_claim_template_name: str | None = None
+    # DeviceClasses the claim asks for when the workload spells the claim out itself
+    # (NIM draResources claimCreationSpec, KServe exp-dra-device-class), for ``gpu-dra-claims``.
+    device_classes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ class PodTemplate:
     serves_traffic: bool = True
     # Where this template was found in the body, for messages: "spec.leaderWorkerTemplate.workerTemplate".
     path: str = ""
+    # ``spec.schedulingGroup.podGroupName``: the native Kubernetes gang (Workload/PodGroup API).
+    scheduling_group: str | None = None
 
 
 @dataclass(frozen=True)
