@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from conformance.accelerators import workload_asks
-from conformance.facts import ClusterFacts, FactClass
+from conformance.facts import ClusterFacts, missing_facts_message
 from conformance.findings import Finding, Outcome, Result, Severity
 from conformance.profile import Profile
 from conformance.registry import CheckSpec, catalogue
@@ -21,25 +21,6 @@ from conformance.workload import ServingWorkload
 # Findings about the input itself (an adapter could not read part of the body) use this id.
 INPUT_CHECK = "input-valid"
 INPUT_CATEGORY = "input"
-
-_WHAT_IS_MISSING = {
-    FactClass.NODES: "Node objects",
-    FactClass.AUTOSCALERS: "HorizontalPodAutoscalers or ScaledObjects",
-    FactClass.DISRUPTION_BUDGETS: "PodDisruptionBudgets",
-    FactClass.SERVICES: "Services",
-    FactClass.ROUTES: "HTTPRoutes or InferencePools",
-    FactClass.MONITORS: "ServiceMonitors or PodMonitors",
-    FactClass.RUNTIME_CLASSES: "RuntimeClasses",
-    FactClass.DEVICE_CLASSES: "DeviceClasses",
-    FactClass.CLAIM_TEMPLATES: "ResourceClaimTemplates",
-    FactClass.SERVING_RUNTIMES: "ServingRuntimes or ClusterServingRuntimes",
-}
-
-
-def missing_facts_message(missing: list[FactClass]) -> str:
-    names = " and ".join(_WHAT_IS_MISSING[m] for m in missing)
-    return f"not judged: the input has no {names} (add them, or pass --cluster-facts)"
-
 
 def run_check(
     spec: CheckSpec, workload: ServingWorkload, facts: ClusterFacts, profile: Profile, asks: bool

@@ -16,8 +16,8 @@ operator builds them from its kopf indexes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from enum import StrEnum
+from functools import cached_property
 
 from conformance.workload import Toleration
 
@@ -33,6 +33,26 @@ class FactClass(StrEnum):
     DEVICE_CLASSES = "deviceclasses"
     CLAIM_TEMPLATES = "resourceclaimtemplates"
     SERVING_RUNTIMES = "servingruntimes"  # ServingRuntimes and ClusterServingRuntimes
+
+
+_WHAT_IS_MISSING = {
+    FactClass.NODES: "Node objects",
+    FactClass.AUTOSCALERS: "HorizontalPodAutoscalers or ScaledObjects",
+    FactClass.DISRUPTION_BUDGETS: "PodDisruptionBudgets",
+    FactClass.SERVICES: "Services",
+    FactClass.ROUTES: "HTTPRoutes or InferencePools",
+    FactClass.MONITORS: "ServiceMonitors or PodMonitors",
+    FactClass.RUNTIME_CLASSES: "RuntimeClasses",
+    FactClass.DEVICE_CLASSES: "DeviceClasses",
+    FactClass.CLAIM_TEMPLATES: "ResourceClaimTemplates",
+    FactClass.SERVING_RUNTIMES: "ServingRuntimes or ClusterServingRuntimes",
+}
+
+
+def missing_facts_message(missing: list[FactClass]) -> str:
+    """The skip message of a check that cannot judge without these classes of facts."""
+    names = " and ".join(_WHAT_IS_MISSING[m] for m in missing)
+    return f"not judged: the input has no {names} (add them, or pass --cluster-facts)"
 
 
 @dataclass(frozen=True)

@@ -218,6 +218,10 @@ class ServingWorkload:
     # Routing the kind sets up itself (LLMInferenceService router, NIM expose.router.gateway).
     declares_gateway_route: bool = False
     readiness: Readiness | None = None
+    # Who supplies probes the manifest does not declare (KubeRay injects health probes into
+    # Ray containers; the vLLM production-stack operator owns its Deployment's probes). The
+    # probe checks skip with this note instead of failing for something the user cannot set.
+    platform_probes: str | None = None
     serving_runtime: ServingRuntimeRef | None = None
     errors: tuple[str, ...] = ()
 

@@ -13,8 +13,9 @@ sys.path[:0] = [str(REPO), str(REPO / "operator")]
 
 
 def generated_sections() -> dict[str, str]:
-    from conformance.registry import catalogue
     from kaico.output import render_catalogue_markdown
+
+    from conformance.registry import catalogue
 
     return {"checks": render_catalogue_markdown(list(catalogue().values()))}
 

@@ -127,6 +127,8 @@ def adapt(body: dict[str, Any], params: Parameters) -> ServingWorkload | None:
         group_size=group_size,
         gang_mechanisms=gang_mechanisms(envelope.labels, envelope.annotations, templates),
         declared_urls=_declared_urls(envelope),
+        # KServe creates the predictor Service itself in every deployment mode.
+        managed_services=(f"{envelope.name}-predictor",),
         declares_metrics_scraping=envelope.annotations.get(
             f"{ANNOTATION}enable-prometheus-scraping", ""
         ).lower()

@@ -74,6 +74,8 @@ def adapt(body: dict[str, Any], params: Parameters) -> ServingWorkload | None:
         group_size=group_size,
         gang_mechanisms=gang_mechanisms(envelope.labels, envelope.annotations, templates),
         declared_urls=_declared_urls(envelope),
+        # KServe creates the workload Service for the main pods itself.
+        managed_services=(f"{envelope.name}-kserve-workload-svc",),
         # route/gateway: KServe creates the HTTPRoute; scheduler: the InferencePool and its EPP.
         declares_gateway_route=any(
             router.get(key) is not None for key in ("route", "gateway", "scheduler")

@@ -89,6 +89,7 @@ def adapt(body: dict[str, Any], params: Parameters) -> ServingWorkload | None:
         group_size=group_size,
         gang_mechanisms=gangs,
         managed_services=(f"{envelope.name}-serve-svc",),
+        platform_probes="KubeRay injects its own Ray health probes into Ray containers",
         readiness=_readiness(envelope),
     )
 

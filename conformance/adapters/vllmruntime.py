@@ -71,6 +71,10 @@ def adapt(body: dict[str, Any], params: Parameters) -> ServingWorkload | None:
         autoscaler=autoscaler,
         scale_targets=(ScaleTargetRef(kind=KIND, name=envelope.name, api_group=GROUP),),
         readiness=_readiness(envelope, replicas),
+        # The VLLMRuntime API has no probe fields and the operator creates the Service: neither
+        # is the user's to declare, so the checks note it rather than fail.
+        platform_probes="the production-stack operator sets the probes of its Deployment",
+        managed_services=(envelope.name,),
     )
 
 

@@ -94,6 +94,8 @@ def resolve_probe(
     unset comes from the runtime's container of the same name (or its first container)."""
     attribute = f"{kind}_probe"
     own = getattr(part.container, attribute, None)
+    if own is None and workload.platform_probes:
+        return ResolvedProbe(None, "", f"no {kind}Probe is declared and {workload.platform_probes}")
     if own is not None or workload.serving_runtime is None:
         return ResolvedProbe(own, "")
     runtime_name = _runtime_description(workload)
@@ -364,7 +366,7 @@ def endpoint_service(workload: ServingWorkload, facts: ClusterFacts, params: Par
     "endpoint-gateway-route",
     title="Routed through Gateway API or an InferencePool",
     category=Category.ENDPOINTS,
-    severity=Severity.LOW,
+    severity=Severity.INFO,
     rationale=(
         "Gateway API is the Kubernetes AI Conformance ingress for inference: an HTTPRoute to the "
         "model's Service, or to an InferencePool whose endpoint picker balances on queue depth and "

@@ -15,7 +15,14 @@ from conformance.accelerators import (
     template_asks,
 )
 from conformance.checks.describe import Verdicts, container_label, quoted, template_label
-from conformance.facts import ClusterFacts, FactClass, NodeFacts, NodeTaint, tolerates
+from conformance.facts import (
+    ClusterFacts,
+    FactClass,
+    NodeFacts,
+    NodeTaint,
+    missing_facts_message,
+    tolerates,
+)
 from conformance.findings import Outcome, Severity, failed, passed, skipped
 from conformance.parameters import Parameters
 from conformance.registry import Category, check
@@ -346,9 +353,15 @@ def gpu_fits_node(workload: ServingWorkload, facts: ClusterFacts, params: Parame
         "claim; use a DeviceClass the DRA driver installs (kubectl get deviceclasses)."
     ),
     requirement="dra_support",
-    needs=(FactClass.CLAIM_TEMPLATES,),
 )
 def gpu_dra_claims(workload: ServingWorkload, facts: ClusterFacts, params: Parameters) -> Outcome:
+    # Applicability first: a workload without claims has nothing to verify, whatever the input.
+    if not any(
+        t.resource_claims or any(c.claims for c in _containers(t)) for t in workload.pod_templates
+    ):
+        return skipped("it references no DRA resource claims")
+    if not facts.knows(FactClass.CLAIM_TEMPLATES):
+        return skipped(missing_facts_message([FactClass.CLAIM_TEMPLATES]))
     verdicts = Verdicts()
     namespace = namespace_of(workload.namespace)
     knows_classes = facts.knows(FactClass.DEVICE_CLASSES)

@@ -321,8 +321,8 @@ def scaling_inference_metric(
     hardware = [m for m in metrics if _HARDWARE_METRIC.search(m)]
     if len(hardware) == len(metrics):
         return warned(
-            f"{quoted(s.label for s in scalers)} scales only on {quoted(hardware)}, which do not "
-            "track inference load; scale on queue depth or running requests "
+            f"{', '.join(sorted(s.label for s in scalers))} scales only on {quoted(hardware)} "
+            "(utilisation, not inference load); scale on queue depth or running requests "
             "(vllm:num_requests_waiting, vllm:num_requests_running) instead"
         )
     custom = [m for m in metrics if m not in hardware]
@@ -412,7 +412,7 @@ def scaling_disruption_budget(
     budgets = disruption_budgets_for(workload, facts)
     if budgets:
         return passed(f"PodDisruptionBudget {quoted(b.name for b in budgets)} covers its pods")
-    templates = quoted(template_label(t) for t in workload.pod_templates) or "its pods"
+    templates = ", ".join(sorted(template_label(t) for t in workload.pod_templates)) or "its pods"
     return failed(
         f"it runs up to {replicas} replicas and no PodDisruptionBudget selects {templates}; "
         "add one with maxUnavailable: 1 selecting their labels"

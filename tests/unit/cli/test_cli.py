@@ -5,7 +5,6 @@ import json
 from xml.etree import ElementTree
 
 import pytest
-
 from kaico.cli import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, main
 
 GOOD_DEPLOYMENT = """

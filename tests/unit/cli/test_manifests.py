@@ -3,7 +3,6 @@
 import io
 
 import pytest
-
 from kaico.manifests import ManifestError, load, parse_text
 
 
