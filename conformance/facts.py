@@ -221,12 +221,23 @@ class ClusterFacts:
         for attribute in ("autoscalers", "disruption_budgets", "services", "inference_pools",
                           "http_routes", "monitors"):
             for item in getattr(self, attribute):
-                index.setdefault(attribute, {}).setdefault(item.namespace, []).append(item)
+                namespace = item.namespace or "default"
+                index.setdefault(attribute, {}).setdefault(namespace, []).append(item)
         return {a: {ns: tuple(items) for ns, items in by_ns.items()} for a, by_ns in index.items()}
 
     def in_namespace(self, attribute: str, namespace: str | None) -> tuple:
-        """The ``attribute`` objects (``"services"``, ``"autoscalers"``, ...) in ``namespace``."""
-        return self._by_namespace.get(attribute, {}).get(namespace or "", ())
+        """The ``attribute`` objects (``"services"``, ``"autoscalers"``, ...) in ``namespace``
+        (an object or workload that names no namespace is in ``default``)."""
+        return self._by_namespace.get(attribute, {}).get(namespace or "default", ())
+
+    @cached_property
+    def allocatable_totals(self) -> dict[str, int]:
+        """Allocatable extended resources summed over all nodes (cluster capacity)."""
+        totals: dict[str, int] = {}
+        for node in self.nodes:
+            for resource, count in node.allocatable.items():
+                totals[resource] = totals.get(resource, 0) + max(count, 0)
+        return totals
 
 
 def tolerates(tolerations: tuple[Toleration, ...], taint: NodeTaint) -> bool:

@@ -94,9 +94,8 @@ def autoscalers_naming(
     scalable), or by being owned by it."""
     return tuple(
         autoscaler
-        for autoscaler in facts.autoscalers
-        if _in_namespace(workload, autoscaler.namespace)
-        and (
+        for autoscaler in facts.in_namespace("autoscalers", workload.namespace)
+        if (
             _owned_by(autoscaler, workload)
             or _names_workload_itself(autoscaler, workload)
             or any(_names_scale_target(autoscaler, t) for t in workload.scale_targets)
@@ -182,13 +181,18 @@ def _selecting(
 
 
 def services_for(workload: ServingWorkload, facts: ClusterFacts) -> tuple[SelectingObject, ...]:
-    return _selecting(facts.services, workload, empty_matches_all=False)
+    return _selecting(
+        facts.in_namespace("services", workload.namespace), workload, empty_matches_all=False
+    )
 
 
 def disruption_budgets_for(
     workload: ServingWorkload, facts: ClusterFacts
 ) -> tuple[SelectingObject, ...]:
-    return _selecting(facts.disruption_budgets, workload, empty_matches_all=True)
+    return _selecting(
+        facts.in_namespace("disruption_budgets", workload.namespace), workload,
+        empty_matches_all=True,
+    )
 
 
 def inference_pools_for(
@@ -196,7 +200,10 @@ def inference_pools_for(
 ) -> tuple[SelectingObject, ...]:
     # An InferencePool's selector is required and "compatible with Service selectors": an
     # empty one selects nothing.
-    return _selecting(facts.inference_pools, workload, empty_matches_all=False)
+    return _selecting(
+        facts.in_namespace("inference_pools", workload.namespace), workload,
+        empty_matches_all=False,
+    )
 
 
 def _monitor_watches(monitor: SelectingObject, namespace: str | None) -> bool:
@@ -249,9 +256,8 @@ def routes_for(workload: ServingWorkload, facts: ClusterFacts) -> tuple[RouteFac
     pool_names = {p.name for p in inference_pools_for(workload, facts)}
     return tuple(
         route
-        for route in facts.http_routes
-        if _in_namespace(workload, route.namespace)
-        and any(
+        for route in facts.in_namespace("http_routes", workload.namespace)
+        if any(
             (_routes_to_service(backend) and backend[2] in service_names)
             or (_routes_to_pool(backend) and backend[2] in pool_names)
             for backend in route.backends
@@ -263,9 +269,8 @@ def routes_to_pool(pool: SelectingObject, facts: ClusterFacts) -> tuple[RouteFac
     """HTTPRoutes whose backends include the InferencePool."""
     return tuple(
         route
-        for route in facts.http_routes
-        if namespace_of(route.namespace) == namespace_of(pool.namespace)
-        and any(_routes_to_pool(b) and b[2] == pool.name for b in route.backends)
+        for route in facts.in_namespace("http_routes", pool.namespace)
+        if any(_routes_to_pool(b) and b[2] == pool.name for b in route.backends)
     )
 
 

@@ -327,7 +327,7 @@ def endpoint_service(workload: ServingWorkload, facts: ClusterFacts, params: Par
     # One well-formed Service is enough; other Services' shortcomings are not the workload's.
     good: list[str] = []
     shortcomings: list[str] = []
-    for service in facts.services:
+    for service in facts.in_namespace("services", workload.namespace):
         selected = templates_selected_by(service, workload, empty_matches_all=False)
         containers = [p.container for p in parts if any(p.template is t for t in selected)]
         if not containers:

@@ -364,7 +364,7 @@ def scaling_capacity(workload: ServingWorkload, facts: ClusterFacts, params: Par
         return skipped("it declares no replica count or maximum")
     verdicts = Verdicts()
     for resource, count in sorted(per_replica.items()):
-        capacity = sum(max(n.allocatable.get(resource, 0), 0) for n in facts.nodes)
+        capacity = facts.allocatable_totals.get(resource, 0)
         needed = max(replicas, 0) * count
         if capacity == 0:
             verdicts.warn(
