@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 KAICO_SHARED ?= $(abspath $(CURDIR)/../shared)
 export KAICO_SHARED
 
-.PHONY: setup test test-unit bench lint demo tools cluster-up cluster-down clean
+.PHONY: setup test test-unit bench lint demo tools cluster-up cluster-down clean chart kind-e2e
 
 $(BIN)/kaico: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,19 @@ test: setup tools
 test-unit: setup
 	$(BIN)/pytest -q -m "not cluster"
 
+## tools: build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd, kwok and helm from Go modules into ~/.cache/kaico/tools (skips what is built; docs/local-control-plane.md)
+tools:
+	hack/build-tools.sh
+
+## cluster-up: start the local control plane with fake GPU nodes in the background and print `export KUBECONFIG=…`
+cluster-up: setup
+	@hack/build-tools.sh >&2
+	@$(BIN)/python -m kaico.localcluster up
+
+## cluster-down: stop the local control plane started by cluster-up
+cluster-down: setup
+	@$(BIN)/python -m kaico.localcluster down
+
 ## bench: engine throughput and CLI wall time (prints ratios against a baseline)
 bench: setup
 	$(BIN)/python bench/engine_bench.py
@@ -41,3 +54,14 @@ clean:
 ## docs: regenerate the README sections that come from code (the check table)
 docs: setup
 	$(BIN)/python hack/update_readme.py
+
+## chart: regenerate the chart's copies (crds/ and the default profile from their single sources) and the README's values table
+chart: setup
+	rm -f charts/kaico/crds/*.yaml
+	cp crds/*.yaml charts/kaico/crds/
+	cp conformance/profiles/default.yaml charts/kaico/files/default-profile.yaml
+	$(BIN)/python hack/values_table.py --write
+
+## kind-e2e: on a machine with Docker and kind: build the image, install the chart on a kind cluster, wait for the reports, tear down
+kind-e2e:
+	hack/kind-e2e.sh
