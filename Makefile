@@ -40,6 +40,10 @@ cluster-up: setup
 cluster-down: setup
 	@$(BIN)/python -m kaico.localcluster down
 
+## demo: the local control plane with GPU nodes, the examples, the operator, and the reports
+demo: setup tools
+	$(BIN)/python -m kaico.demo $(DEMO_ARGS)
+
 ## bench: engine throughput and CLI wall time (prints ratios against a baseline)
 bench: setup
 	$(BIN)/python bench/engine_bench.py

@@ -149,6 +149,21 @@ def build_parser() -> argparse.ArgumentParser:
     checks = commands.add_parser("checks", help="list the check catalogue")
     checks.add_argument("-o", "--output", choices=("table", "markdown", "json"), default="table")
 
+    from kaico import cluster_command
+
+    cluster_command.add_arguments(commands.add_parser(
+        "cluster", help="judge the current cluster against the CNCF AI Conformance requirements",
+        description=cluster_command.DESCRIPTION,
+    ))
+
+    run = commands.add_parser(
+        "run", help="run the operator against the current kube context",
+        description="Watch model-serving workloads, write ConformanceReports, serve /metrics.",
+    )
+    from kaico.runner import add_arguments
+
+    add_arguments(run)
+
     return parser
 
 
@@ -166,6 +181,14 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None,
             return command_check(args, stdout, stdin)
         if args.command == "checks":
             return command_checks(args, stdout)
+        if args.command == "cluster":
+            from kaico import cluster_command
+
+            return cluster_command.run(args, stdout, stderr)
+        if args.command == "run":
+            from kaico.runner import run
+
+            return run(args)
     except UsageError as error:
         stderr.write(f"kaico: {error}\n")
         return EXIT_UNUSABLE

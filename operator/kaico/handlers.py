@@ -1,0 +1,179 @@
+"""kopf handlers: thin glue from watch events to indexes and the controller.
+
+The rule that keeps the operator safe on other people's objects lives here: on every kind we do
+not own, only ``@kopf.index`` and ``@kopf.on.event`` are registered. Those two never add
+finalizers or ``kopf.zalando.org/*`` annotations (timers, daemons and on.create/update/resume
+do; reference §D3), so a watched InferenceService or Deployment is never written to. The one
+timer is on kaico's own ConformanceProfile. Index functions return ``{}`` rather than None for
+"nothing to index", because kopf keeps an object's old index value when a handler returns None.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from conformance.adapters import adapt_object
+from conformance.profile import ProfileError, parse_profile
+from kaico.affected import workload_key
+from kaico.controller import (
+    FACTS,
+    NAMESPACES,
+    PROFILES,
+    REPORTS,
+    WORKLOADS,
+    Controller,
+    Indexes,
+    adaptation_parameters,
+)
+from kaico.facts import facts_of
+from kaico.resources import FACTS as FACT_RESOURCES
+from kaico.resources import PROFILES as PROFILE_RESOURCE
+from kaico.resources import REPORTS as REPORT_RESOURCE
+from kaico.resources import TARGETS
+from kaico.state import ProfileEntry
+from kaico.writer import StoredReport
+
+logger = logging.getLogger("kaico.handlers")
+
+# How often the profile timer wakes; each profile's own intervalSeconds decides when it re-runs.
+TIMER_TICK_SECONDS = 10.0
+
+
+def _key(body: kopf.Body) -> tuple[str, str, str]:
+    return (str(body.get("kind")), body.metadata.namespace or "default", body.metadata.name or "")
+
+
+def _group(body: kopf.Body) -> str:
+    api_version = str(body.get("apiVersion") or "")
+    return api_version.rpartition("/")[0] if "/" in api_version else ""
+
+
+def _plain(body: kopf.Body) -> dict[str, Any]:
+    # kopf bodies are read-only mapping views; the engine reads plain dicts.
+    return {k: body.get(k) for k in ("apiVersion", "kind", "metadata", "spec", "status")
+            if body.get(k) is not None}
+
+
+def profile_entry(body: dict[str, Any]) -> ProfileEntry:
+    metadata = body.get("metadata") or {}
+    try:
+        profile, error = parse_profile(body, source=str(metadata.get("name"))), None
+    except ProfileError as problem:
+        profile, error = None, problem
+    return ProfileEntry(metadata.get("name") or "", metadata.get("uid"), metadata.get("generation"),
+                        profile, error)
+
+
+def register(registry: kopf.OperatorRegistry, controller: Controller) -> None:
+    """Register every handler on ``registry``."""
+
+    # --- indexes: extracted values only, never whole bodies ------------------------------------
+    # Coroutines although they never await: kopf runs plain functions in a thread pool, a hop
+    # per watch event that these few microseconds of pure work do not need.
+
+    async def index_workload(body: kopf.Body, **kwargs: Any) -> dict[Any, Any]:
+        entries = [e for store in kwargs[PROFILES].values() for e in store]
+        workload = adapt_object(_plain(body), adaptation_parameters(entries))
+        if workload is None:
+            return {}
+        kind, namespace, name = workload_key(workload)
+        return {("workload", kind, namespace, name): workload, ("namespace", namespace): workload}
+
+    async def index_facts(body: kopf.Body, **_: Any) -> dict[Any, Any]:
+        facts, warnings = facts_of(_plain(body))
+        for warning in warnings:
+            logger.warning("%s", warning)
+        return {body.metadata.uid: facts} if facts is not None else {}
+
+    async def index_profile(body: kopf.Body, **_: Any) -> dict[Any, Any]:
+        return {body.metadata.name: profile_entry(_plain(body))}
+
+    async def index_namespace(body: kopf.Body, **_: Any) -> dict[Any, Any]:
+        return {body.metadata.name: dict(body.metadata.labels or {})}
+
+    async def index_report(body: kopf.Body, **_: Any) -> dict[Any, Any]:
+        stored = StoredReport.from_body(_plain(body))
+        return {(stored.namespace, stored.name): stored}
+
+    for resource in TARGETS:
+        kopf.index(**resource.selector(), id=WORKLOADS, registry=registry)(index_workload)
+    for resource in FACT_RESOURCES:
+        kopf.index(**resource.selector(), id=FACTS, registry=registry)(index_facts)
+    kopf.index(**PROFILE_RESOURCE.selector(), id=PROFILES, registry=registry)(index_profile)
+    kopf.index(group="", version="v1", plural="namespaces", id=NAMESPACES, registry=registry)(index_namespace)
+    kopf.index(**REPORT_RESOURCE.selector(), id=REPORTS, registry=registry)(index_report)
+
+    # --- events ----------------------------------------------------------------------------------
+
+    async def on_target(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+        indexes = controller.remember(Indexes.from_kwargs(kwargs))
+        key = _key(body)
+        if event["type"] == "DELETED":
+            controller.workload_deleted(key, _group(body), indexes)
+            return
+        workload = indexes.workload(key)
+        if workload is None:
+            await controller.not_a_target(key, _group(body), indexes)
+        else:
+            await controller.evaluate_workload(workload, indexes)
+
+    async def on_fact(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+        indexes = controller.remember(Indexes.from_kwargs(kwargs))
+        uid = body.metadata.uid
+        store = None if event["type"] == "DELETED" else indexes.facts.get(uid)
+        controller.fact_changed(uid, next(iter(store), None) if store else None, indexes,
+                                listing=event["type"] is None)
+
+    async def on_namespace(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+        indexes = controller.remember(Indexes.from_kwargs(kwargs))
+        if any(e.profile and e.profile.spec.targets.namespace_selector
+               for e in indexes.profile_entries()):
+            name = body.metadata.name
+            controller.schedule(indexes, [workload_key(w) for w in indexes.workloads.get(("namespace", name), ())])
+
+    async def on_crd(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+        if await controller.served.update_from_crd(_plain(body), deleted=event["type"] == "DELETED"):
+            controller.served_changed(controller.remember(Indexes.from_kwargs(kwargs)))
+
+    async def on_report(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+        if event["type"] != "DELETED":
+            return
+        # Deleted by someone (or by garbage collection with its target): forget it, and let the
+        # target, if it still exists, have its report back.
+        indexes = controller.remember(Indexes.from_kwargs(kwargs))
+        controller.writer.forget(body.metadata.namespace or "", body.metadata.name or "")
+        target = (body.get("spec") or {}).get("targetRef") or {}
+        key = (str(target.get("kind")), body.metadata.namespace or "default", str(target.get("name")))
+        controller.schedule(indexes, [key])
+
+    async def on_profile(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+        indexes = controller.remember(Indexes.from_kwargs(kwargs))
+        if event["type"] == "DELETED":
+            controller.profile_deleted(body.metadata.name or "")
+            return
+        entry = indexes.profile(body.metadata.name or "")
+        if entry is not None:
+            await controller.profile_changed(entry, dict(body.get("status") or {}) or None, indexes)
+
+    async def on_profile_timer(body: kopf.Body, **kwargs: Any) -> None:
+        indexes = controller.remember(Indexes.from_kwargs(kwargs))
+        entry = indexes.profile(body.metadata.name or "")
+        if entry is not None:
+            await controller.profile_tick(entry, dict(body.get("status") or {}) or None, indexes)
+
+    for resource in TARGETS:
+        kopf.on.event(**resource.selector(), id="kaico_target", registry=registry)(on_target)
+    for resource in FACT_RESOURCES:
+        kopf.on.event(**resource.selector(), id="kaico_fact", registry=registry)(on_fact)
+    kopf.on.event(group="", version="v1", plural="namespaces", id="kaico_namespace",
+                  registry=registry)(on_namespace)
+    kopf.on.event(group="apiextensions.k8s.io", version="v1", plural="customresourcedefinitions",
+                  id="kaico_crd", registry=registry)(on_crd)
+    kopf.on.event(**REPORT_RESOURCE.selector(), id="kaico_report", registry=registry)(on_report)
+    kopf.on.event(**PROFILE_RESOURCE.selector(), id="kaico_profile", registry=registry)(on_profile)
+    # Our own kind: a timer (and the finalizer kopf adds for it) is acceptable here.
+    kopf.timer(**PROFILE_RESOURCE.selector(), id="kaico_profile_interval", interval=TIMER_TICK_SECONDS,
+               registry=registry)(on_profile_timer)

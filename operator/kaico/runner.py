@@ -1,0 +1,138 @@
+"""``kaico run``: assemble the operator (client, writer, controller, metrics, handlers) and run
+kopf programmatically, so users never type ``kopf run``.
+
+Credentials come from kaico's own login handler (service account in a pod, else the kubeconfig),
+and the same ``ConnectionInfo`` serves kopf's watches and kaico's writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from kaico.controller import Controller
+from kaico.discovery import ServedResources
+from kaico.handlers import register
+from kaico.kubeapi import KubeClient
+from kaico.metrics import Metrics, http_app, start_http_server
+from kaico.state import Results
+from kaico.writer import ReportWriter
+
+logger = logging.getLogger("kaico.runner")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``kaico run`` flags (the CLI module owns the parser; this module owns the meaning)."""
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("-n", "--namespace", action="append", default=[], metavar="NS",
+                       help="watch this namespace (repeatable; globs allowed); default: all")
+    scope.add_argument("-A", "--all-namespaces", action="store_true",
+                       help="watch every namespace (the default)")
+    parser.add_argument("--metrics-address", default="127.0.0.1", metavar="ADDR",
+                        help="address for /metrics, /healthz and /readyz (default: 127.0.0.1; "
+                        "use 0.0.0.0 in a pod)")
+    parser.add_argument("--metrics-port", type=int, default=8080, metavar="PORT",
+                        help="port for /metrics, /healthz and /readyz (default: 8080; 0 disables)")
+    parser.add_argument("--per-target-metrics", action="store_true",
+                        help="also export per-target series (namespace and name labels)")
+    peering = parser.add_mutually_exclusive_group()
+    peering.add_argument("--standalone", dest="peering", action="store_false",
+                         help="run without kopf peering (default; run one replica)")
+    peering.add_argument("--peering", dest="peering", action="store_true",
+                         help="coordinate replicas through kopf's ClusterKopfPeering/KopfPeering")
+    parser.set_defaults(peering=False)
+    parser.add_argument("--log-level", default="info",
+                        choices=("debug", "info", "warning", "error"), help="default: info")
+
+
+def _clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class Operator:
+    """The assembled operator; ``run`` blocks until a signal or ``stop_flag``."""
+
+    def __init__(self, per_target_metrics: bool = False):
+        self.results = Results()
+        self.connection: kopf.ConnectionInfo | None = None
+        self._client: KubeClient | None = None
+        self.ready = asyncio.Event()
+        self.metrics = Metrics(self.results, per_target_metrics)
+        self.writer = ReportWriter(self.client, _clock, self.metrics.count_write)
+        self.controller = Controller(
+            self.writer, self.results, self.metrics, ServedResources(self.client), _clock
+        )
+        self.metrics.profiles_ready = self.controller.profile_readiness
+        self.registry = kopf.OperatorRegistry()
+        register(self.registry, self.controller)
+        kopf.on.login(registry=self.registry)(self._login)
+
+    def client(self) -> KubeClient:
+        if self._client is None:
+            if self.connection is None:
+                raise RuntimeError("no API credentials yet (the login handler has not run)")
+            self._client = KubeClient(self.connection, self.metrics.count_request)
+        return self._client
+
+    def _login(self, **kwargs: Any) -> kopf.ConnectionInfo | None:
+        info = kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+        if info is not None:
+            self.connection = info
+            self._client = None  # rebuilt with the fresh credentials on next use
+        return info
+
+    async def run(
+        self,
+        namespaces: list[str],
+        metrics_address: str,
+        metrics_port: int,
+        peering: bool,
+        stop_flag: asyncio.Event | None = None,
+    ) -> None:
+        settings = kopf.OperatorSettings()
+        # Handler logs stay logs: Events are kaico's deliberate output (transitions only).
+        settings.posting.enabled = False
+        settings.watching.server_timeout = 300
+        runner = None
+        if metrics_port:
+            runner = await start_http_server(
+                http_app(self.metrics, self.ready.is_set), metrics_address, metrics_port
+            )
+        try:
+            await kopf.operator(
+                registry=self.registry,
+                settings=settings,
+                standalone=not peering,
+                clusterwide=not namespaces,
+                namespaces=namespaces,
+                ready_flag=self.ready,
+                stop_flag=stop_flag,
+            )
+        finally:
+            if runner is not None:
+                await runner.cleanup()
+            if self._client is not None:
+                await self._client.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``kaico run``."""
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    # kopf's own logger is chatty at INFO about every watch stream; keep it at warning unless asked.
+    if args.log_level != "debug":
+        logging.getLogger("kopf").setLevel(logging.WARNING)
+    operator = Operator(per_target_metrics=args.per_target_metrics)
+    namespaces = [] if args.all_namespaces else list(args.namespace)
+    try:
+        asyncio.run(operator.run(namespaces, args.metrics_address, args.metrics_port, args.peering))
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,99 @@
+"""The operator's in-memory state that is not a kopf index: the latest results per (target,
+profile), and the parsed profiles as index values.
+
+``Results`` keeps a compact record per (target, profile) (no messages), which is what the
+metrics and the profile counts are computed from. Metrics are rebuilt from it at every scrape,
+so forgetting a deleted target here is all it takes for its series to disappear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from conformance.findings import Result
+from conformance.profile import Profile, ProfileError
+from conformance.report import Report
+from kaico.affected import WorkloadKey
+from kaico.status import ProfileCounts
+
+
+@dataclass(frozen=True)
+class ProfileEntry:
+    """A ConformanceProfile as indexed: parsed, or the reason it could not be."""
+
+    name: str
+    uid: str | None
+    generation: int | None
+    profile: Profile | None
+    error: ProfileError | None
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """One target's latest evaluation under one profile, without messages (memory)."""
+
+    kind: str
+    namespace: str
+    name: str
+    profile: str
+    conformant: bool
+    errored: bool
+    # (check, severity, result) per finding.
+    outcomes: tuple[tuple[str, str, str], ...]
+
+    @classmethod
+    def from_report(cls, key: WorkloadKey, report: Report) -> TargetResult:
+        kind, namespace, name = key
+        return cls(
+            kind=kind,
+            namespace=namespace,
+            name=name,
+            profile=report.profile,
+            conformant=report.conformant,
+            errored=any(f.result == Result.ERROR for f in report.results),
+            outcomes=tuple((f.check, f.severity.value, f.result.value) for f in report.results),
+        )
+
+
+class Results:
+    """Latest results by (workload key, profile name). Only the controller writes here."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[WorkloadKey, str], TargetResult] = {}
+
+    def record(self, key: WorkloadKey, report: Report) -> TargetResult | None:
+        """Store the new result; return the previous one."""
+        previous = self._items.get((key, report.profile))
+        self._items[(key, report.profile)] = TargetResult.from_report(key, report)
+        return previous
+
+    def get(self, key: WorkloadKey, profile: str) -> TargetResult | None:
+        return self._items.get((key, profile))
+
+    def forget(self, key: WorkloadKey, profile: str) -> None:
+        self._items.pop((key, profile), None)
+
+    def forget_workload(self, key: WorkloadKey) -> None:
+        for item in [k for k in self._items if k[0] == key]:
+            del self._items[item]
+
+    def forget_profile(self, profile: str) -> None:
+        for item in [k for k in self._items if k[1] == profile]:
+            del self._items[item]
+
+    def __iter__(self) -> Iterator[TargetResult]:
+        return iter(list(self._items.values()))
+
+    def counts(self, profile: str) -> ProfileCounts:
+        conformant = non_conformant = errored = 0
+        for result in self._items.values():
+            if result.profile != profile:
+                continue
+            if result.conformant:
+                conformant += 1
+            else:
+                non_conformant += 1
+            if result.errored:
+                errored += 1
+        return ProfileCounts(conformant, non_conformant, errored)

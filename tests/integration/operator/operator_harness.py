@@ -1,0 +1,118 @@
+"""Helpers for the operator integration tests: ``kaico run`` as a subprocess, polling, and
+JSON access through kubectl."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kaico.localcluster import LocalCluster
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 30, interval: float = 0.3,
+             message: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+@dataclass
+class OperatorProcess:
+    """``kaico run`` in a subprocess; ``stop`` sends SIGTERM and waits."""
+
+    args: list[str]
+    log: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> OperatorProcess:
+        command = [sys.executable, "-m", "kaico.cli", "run", "--metrics-address", "127.0.0.1",
+                   "--metrics-port", str(self.port), *self.args]
+        handle = self.log.open("ab")
+        self.process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT,
+                                        env={**os.environ}, cwd=REPO)
+        wait_for(self.ready, timeout=60, message=f"kaico run to become ready (log: {self.log})")
+        return self
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(self.url(path), timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, ""
+        except OSError:
+            return 0, ""
+
+    def ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"kaico run exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
+        return self.get("/readyz")[0] == 200
+
+    def metrics(self) -> str:
+        status, text = self.get("/metrics")
+        assert status == 200, status
+        return text
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def assert_alive(self) -> None:
+        assert self.process is not None and self.process.poll() is None, self.log.read_text()[-3000:]
+
+
+class Api:
+    """JSON reads and writes through kubectl (the harness's kubeconfig)."""
+
+    def __init__(self, cluster: LocalCluster):
+        self.cluster = cluster
+
+    def get(self, *args: str) -> dict[str, Any] | None:
+        result = self.cluster.kubectl("get", *args, "-o", "json", check=False)
+        if result.returncode != 0:
+            if "NotFound" in result.stderr or "not found" in result.stderr:
+                return None
+            raise AssertionError(result.stderr)
+        return json.loads(result.stdout)
+
+    def apply(self, *documents: dict[str, Any]) -> None:
+        self.cluster.apply(list(documents))
+
+    def delete(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.cluster.kubectl("delete", *args, check=False, timeout=60)
+
+    def kubectl(self, *args: str) -> str:
+        return self.cluster.kubectl(*args).stdout

@@ -1,0 +1,46 @@
+"""Profile selection and the parameters used to adapt bodies into the index."""
+
+from kaico.controller import adaptation_parameters, selects
+from kaico.handlers import profile_entry
+from kaico.state import ProfileEntry
+
+from conformance.workload import ServingWorkload
+
+
+def entry(spec: dict, name: str = "p") -> ProfileEntry:
+    body = {"apiVersion": "kaico.dev/v1alpha1", "kind": "ConformanceProfile",
+            "metadata": {"name": name, "uid": "u", "generation": 2}, "spec": spec}
+    return profile_entry(body)
+
+
+WORKLOAD = ServingWorkload("apps/v1", "Deployment", "llm", "team-a", labels={"tier": "gold"})
+
+
+def test_an_invalid_profile_becomes_an_entry_with_its_problems_not_an_exception():
+    unknown = entry({"checks": [{"id": "gpu-limit"}]})
+    assert unknown.profile is None and unknown.generation == 2
+    assert unknown.error.problems == ["spec.checks[0].id: unknown check 'gpu-limit'"]
+    too_often = entry({"intervalSeconds": 1})
+    assert too_often.profile is None
+    assert too_often.error.problems[0].startswith("spec.intervalSeconds:")
+
+
+def test_namespace_selector_is_applied_with_the_namespace_labels():
+    chosen = entry({"targets": {"namespaceSelector": {"matchLabels": {"ai": "true"}}}})
+    assert selects(chosen, WORKLOAD, {"ai": "true"})
+    assert not selects(chosen, WORKLOAD, {})
+    assert not selects(chosen, WORKLOAD, None)
+
+
+def test_kinds_namespaces_and_labels_select():
+    assert selects(entry({"targets": {"kinds": ["Deployment"], "namespaces": ["team-*"]}}), WORKLOAD, {})
+    assert not selects(entry({"targets": {"kinds": ["InferenceService"]}}), WORKLOAD, {})
+    assert not selects(entry({"targets": {"selector": {"matchLabels": {"tier": "bronze"}}}}), WORKLOAD, {})
+
+
+def test_adaptation_parameters_unite_the_accelerator_names_of_all_profiles():
+    custom = entry({"parameters": {"gpuResourceNames": ["example.com/npu"]}})
+    params = adaptation_parameters([custom, entry({}, "default")])
+    assert "example.com/npu" in params.gpu_resource_names and "nvidia.com/gpu" in params.gpu_resource_names
+    # An invalid profile contributes nothing.
+    assert adaptation_parameters([]) == adaptation_parameters([entry({"checks": "bad"})])

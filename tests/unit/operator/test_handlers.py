@@ -1,0 +1,34 @@
+"""The safety rule on other people's objects, checked on the real handler registry: only index
+and event handlers on kinds kaico does not own; the one timer is on ConformanceProfile."""
+
+from kaico.cli import build_parser
+from kaico.resources import FACTS, PROFILES, TARGETS
+from kaico.runner import Operator
+
+
+def selectors(registry_part) -> set[tuple[str | None, str | None]]:
+    return {(s.group, s.plural) for s in registry_part.get_all_selectors()}
+
+
+def test_no_timer_daemon_or_changing_handler_touches_a_kind_we_do_not_own():
+    registry = Operator().registry
+    assert selectors(registry._changing) == set()  # on.create/update/resume/field/delete
+    assert selectors(registry._spawning) == {(PROFILES.group, PROFILES.plural)}  # the one timer
+
+
+def test_every_target_and_fact_kind_is_indexed_and_watched_at_a_pinned_version():
+    registry = Operator().registry
+    watched = {(s.group, s.version, s.plural) for s in registry._watching.get_all_selectors()}
+    indexed = {(s.group, s.version, s.plural) for s in registry._indexing.get_all_selectors()}
+    for resource in (*TARGETS, *FACTS):
+        assert resource.key in watched and resource.key in indexed
+
+
+def test_kaico_run_flags():
+    args = build_parser().parse_args(["run", "-n", "a", "-n", "b", "--metrics-port", "9000",
+                                      "--per-target-metrics", "--peering"])
+    assert (args.namespace, args.metrics_port, args.per_target_metrics, args.peering) == (
+        ["a", "b"], 9000, True, True)
+    defaults = build_parser().parse_args(["run"])
+    assert (defaults.namespace, defaults.all_namespaces, defaults.peering, defaults.metrics_address) == (
+        [], False, False, "127.0.0.1")
