@@ -1,0 +1,54 @@
+{{/* Names and labels shared by every template. */}}
+
+{{- define "kaico.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The release-qualified prefix of every object; "kaico" alone when the release is named kaico. */}}
+{{- define "kaico.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "kaico.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "kaico.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "kaico.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "kaico.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: operator
+{{- end }}
+
+{{- define "kaico.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "kaico.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* A digest pins the image exactly; otherwise the tag, defaulting to the chart's appVersion. */}}
+{{- define "kaico.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* The Prometheus job label of the operator's series: a ServiceMonitor names it after the Service. */}}
+{{- define "kaico.metricsJob" -}}
+{{- default (printf "%s-metrics" (include "kaico.fullname" .)) .Values.metrics.prometheusRule.job }}
+{{- end }}
