@@ -169,6 +169,9 @@ class RequirementSummary(_Model):
     must_total: int = Field(0, alias="mustTotal", ge=0, description="MUST requirements in the checklist.")
     should_met: int = Field(0, alias="shouldMet", ge=0, description="SHOULD requirements met.")
     should_total: int = Field(0, alias="shouldTotal", ge=0, description="SHOULD requirements in the checklist.")
+    # The printer columns cannot join two fields, so the "met/total" text is stored as well.
+    must: str | None = Field(None, description='MUST requirements met, as "met/total" (e.g. 8/9).')
+    should: str | None = Field(None, description='SHOULD requirements met, as "met/total" (e.g. 3/7).')
 
 
 class ClusterReportSpec(_Model):

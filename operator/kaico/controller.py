@@ -166,6 +166,10 @@ class Controller:
         self._indexes = indexes
         return indexes
 
+    def current_profiles(self) -> list[ProfileEntry]:
+        """Every profile as last indexed (for work that runs outside a handler)."""
+        return self._indexes.profile_entries() if self._indexes is not None else []
+
     def profile_readiness(self) -> dict[str, bool]:
         """Profile name -> valid, for the metrics."""
         if self._indexes is None:

@@ -294,8 +294,9 @@ def cluster_conformance_report_crd() -> dict[str, Any]:
         ),
         [
             _column("Profile", "string", ".spec.profile", "The ConformanceProfile applied."),
-            _column("Kubernetes", "string", ".status.kubernetesVersion", "Checklist version."),
-            _column("MUST", "integer", ".status.summary.mustMet", "MUST requirements met."),
+            _column("Version", "string", ".status.kubernetesVersion", "Checklist version (Kubernetes minor)."),
+            _column("MUST", "string", ".status.summary.must", "MUST requirements met/total."),
+            _column("SHOULD", "string", ".status.summary.should", "SHOULD requirements met/total."),
             _column("Conformant", "string", '.status.conditions[?(@.type=="Conformant")].status',
                     "Every MUST requirement is implemented."),
             _AGE,

@@ -18,6 +18,8 @@ import kopf
 from conformance.adapters import adapt_object
 from conformance.profile import ProfileError, parse_profile
 from kaico.affected import workload_key
+from kaico.cluster_reports import CLUSTER_WATCHES, ClusterReports, ClusterWatch, fact_of
+from kaico.cluster_reports import PLURAL as CLUSTER_REPORT_PLURAL
 from kaico.controller import (
     FACTS,
     NAMESPACES,
@@ -67,8 +69,9 @@ def profile_entry(body: dict[str, Any]) -> ProfileEntry:
                         profile, error)
 
 
-def register(registry: kopf.OperatorRegistry, controller: Controller) -> None:
-    """Register every handler on ``registry``."""
+def register(registry: kopf.OperatorRegistry, controller: Controller,
+             cluster: ClusterReports | None = None) -> None:
+    """Register every handler on ``registry`` (the cluster-report ones when ``cluster`` is given)."""
 
     # --- indexes: extracted values only, never whole bodies ------------------------------------
     # Coroutines although they never await: kopf runs plain functions in a thread pool, a hop
@@ -153,16 +156,22 @@ def register(registry: kopf.OperatorRegistry, controller: Controller) -> None:
         indexes = controller.remember(Indexes.from_kwargs(kwargs))
         if event["type"] == "DELETED":
             controller.profile_deleted(body.metadata.name or "")
+            if cluster is not None:
+                cluster.profile_deleted(body.metadata.name or "")
             return
         entry = indexes.profile(body.metadata.name or "")
         if entry is not None:
             await controller.profile_changed(entry, dict(body.get("status") or {}) or None, indexes)
+            if cluster is not None:
+                await cluster.profile_changed(entry)
 
     async def on_profile_timer(body: kopf.Body, **kwargs: Any) -> None:
         indexes = controller.remember(Indexes.from_kwargs(kwargs))
         entry = indexes.profile(body.metadata.name or "")
         if entry is not None:
             await controller.profile_tick(entry, dict(body.get("status") or {}) or None, indexes)
+            if cluster is not None:
+                await cluster.profile_tick(entry)
 
     for resource in TARGETS:
         kopf.on.event(**resource.selector(), id="kaico_target", registry=registry)(on_target)
@@ -177,3 +186,34 @@ def register(registry: kopf.OperatorRegistry, controller: Controller) -> None:
     # Our own kind: a timer (and the finalizer kopf adds for it) is acceptable here.
     kopf.timer(**PROFILE_RESOURCE.selector(), id="kaico_profile_interval", interval=TIMER_TICK_SECONDS,
                registry=registry)(on_profile_timer)
+
+    if cluster is not None:
+        _register_cluster(registry, cluster)
+
+
+def _register_cluster(registry: kopf.OperatorRegistry, cluster: ClusterReports) -> None:
+    """Event handlers for the kinds the cluster requirements read. Several of these kinds are
+    watched above too (Nodes, Services, Deployments, CRDs, ...): kopf runs every handler of a
+    resource off one watch stream, so a second handler id costs no second watch. Each handler
+    reduces the body to the shared extractor's fact and hands over only that."""
+
+    def handler(watch: ClusterWatch) -> Any:
+        async def on_cluster_object(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+            # The whole body, not ``_plain``: RuntimeClass ``handler`` and the webhook
+            # configurations' ``webhooks`` are top-level fields.
+            fact = None if event["type"] == "DELETED" else fact_of(watch, body)
+            key = (watch.resource.group, watch.resource.plural, body.metadata.uid or "")
+            cluster.object_changed(key, fact, listing=event["type"] is None)
+
+        return on_cluster_object
+
+    for watch in CLUSTER_WATCHES:
+        kopf.on.event(**watch.resource.selector(), id="kaico_cluster_fact",
+                      registry=registry)(handler(watch))
+
+    async def on_cluster_report(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+        if event["type"] == "DELETED":
+            cluster.report_deleted(body.metadata.name or "")
+
+    kopf.on.event(group="kaico.dev", version="v1alpha1", plural=CLUSTER_REPORT_PLURAL,
+                  id="kaico_cluster_report", registry=registry)(on_cluster_report)

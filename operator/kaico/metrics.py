@@ -80,6 +80,28 @@ class _ResultsCollector(Collector):
             yield per_target_results
 
 
+ClusterSamples = Callable[[], list[tuple[str, str, str, str]]]
+
+
+class _ClusterCollector(Collector):
+    """kaico_cluster_requirements, from the latest cluster evaluation of each profile (1 per
+    requirement at its current status): a deleted profile's series go with its evaluation."""
+
+    def __init__(self, samples: Callable[[], ClusterSamples]):
+        self._samples = samples
+
+    def collect(self) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily(
+            "kaico_cluster_requirements",
+            "CNCF AI Conformance requirements by profile, requirement, level and current status "
+            "(1 for the current status).",
+            labels=["profile", "requirement", "level", "status"],
+        )
+        for labels in self._samples()():
+            gauge.add_metric(list(labels), 1.0)
+        yield gauge
+
+
 class Metrics:
     """kaico's metrics, in a registry of its own (no process-global state)."""
 
@@ -103,13 +125,16 @@ class Metrics:
         )
         self.writes = Counter(
             "kaico_writes", "Writes kaico made, by operation (create, update, delete, event, "
-            "profile-status).", ["operation"], registry=self.registry,
+            "profile-status, cluster-create, cluster-update, cluster-event).", ["operation"], registry=self.registry,
         )
         self.api_requests = Counter(
             "kaico_api_requests", "Requests kaico's writer and discovery sent to the API server "
             "(watches excluded).", ["method", "code"], registry=self.registry,
         )
         self.registry.register(_ResultsCollector(results, per_target, lambda: self.profiles_ready()))
+        # Settable like profiles_ready: the cluster reports are built after the metrics.
+        self.cluster_samples: ClusterSamples = list
+        self.registry.register(_ClusterCollector(lambda: self.cluster_samples))
 
     def count_request(self, method: str, status: int) -> None:
         self.api_requests.labels(method, str(status)).inc()

@@ -15,6 +15,8 @@ from typing import Any
 
 import kopf
 
+from kaico.cluster_inventory import SessionReader
+from kaico.cluster_reports import ClusterReports
 from kaico.controller import Controller
 from kaico.discovery import ServedResources
 from kaico.handlers import register
@@ -68,8 +70,13 @@ class Operator:
             self.writer, self.results, self.metrics, ServedResources(self.client), _clock
         )
         self.metrics.profiles_ready = self.controller.profile_readiness
+        self.cluster = ClusterReports(
+            self.client, self._cluster_reader, self.results, self.controller.current_profiles,
+            _clock, self.metrics.count_write,
+        )
+        self.metrics.cluster_samples = self.cluster.requirement_samples
         self.registry = kopf.OperatorRegistry()
-        register(self.registry, self.controller)
+        register(self.registry, self.controller, self.cluster)
         kopf.on.login(registry=self.registry)(self._login)
 
     def client(self) -> KubeClient:
@@ -78,6 +85,12 @@ class Operator:
                 raise RuntimeError("no API credentials yet (the login handler has not run)")
             self._client = KubeClient(self.connection, self.metrics.count_request)
         return self._client
+
+    def _cluster_reader(self) -> SessionReader:
+        # The writer's authenticated session, so the cluster reads use kopf's credentials too.
+        client = self.client()
+        assert self.connection is not None  # client() raised otherwise
+        return SessionReader(client.session, self.connection.server)
 
     def _login(self, **kwargs: Any) -> kopf.ConnectionInfo | None:
         info = kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)

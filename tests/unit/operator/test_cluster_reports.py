@@ -1,0 +1,324 @@
+"""ClusterConformanceReports: the facts that trigger a pass, the status written, the Conformant
+condition, Events on transitions, writes only on change (also across a restart), the metric."""
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kaico.cluster_inventory import ReadError
+from kaico.cluster_reports import (
+    CLUSTER_WATCHES,
+    ClusterReports,
+    cluster_status,
+    evaluation_from_status,
+    fact_of,
+    report_body,
+    transition_events,
+    unevaluated_status,
+    workload_tallies,
+)
+from kaico.handlers import profile_entry
+from kaico.kubeapi import Response
+from kaico.metrics import Metrics
+from kaico.state import Results, TargetResult
+from kaico.status import digest
+
+from conformance.cluster import (
+    ClusterInventory,
+    InventoryClass,
+    RequirementStatus,
+    evaluate_cluster,
+)
+from conformance.cluster.inventory import CustomResourceDefinitionFact, GatewayClassFact
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+WATCH = {w.resource.plural: w for w in CLUSTER_WATCHES}
+ALL_KNOWN = frozenset(c.value for c in InventoryClass)
+
+
+def gateway_inventory(accepted: bool) -> ClusterInventory:
+    crds = tuple(
+        CustomResourceDefinitionFact(f"{p}.gateway.networking.k8s.io", "gateway.networking.k8s.io", k,
+                                     ("v1",), True, True)
+        for p, k in (("gatewayclasses", "GatewayClass"), ("gateways", "Gateway"), ("httproutes", "HTTPRoute"))
+    )
+    return ClusterInventory(
+        known=ALL_KNOWN, server_version="v1.35.4",
+        api_resources={"gateway.networking.k8s.io/v1": frozenset({"gatewayclasses", "gateways", "httproutes"})},
+        crds=crds, gateway_classes=(GatewayClassFact("example", "example.com/gw", accepted),),
+    )
+
+
+def status_of(evaluation, requirement: str) -> RequirementStatus:
+    return evaluation.result(requirement).status
+
+
+# --- facts -------------------------------------------------------------------------------------
+
+
+def node(heartbeat: str, ready: str = "True", gpus: str = "8") -> dict[str, Any]:
+    return {"kind": "Node", "metadata": {"name": "gpu-0", "labels": {"kubernetes.io/os": "linux"}},
+            "status": {"allocatable": {"cpu": "64", "nvidia.com/gpu": gpus},
+                       "conditions": [{"type": "Ready", "status": ready, "lastHeartbeatTime": heartbeat}]}}
+
+
+def test_a_node_heartbeat_is_no_change_but_readiness_and_accelerators_are():
+    watch = WATCH["nodes"]
+    base = fact_of(watch, node("t1"))
+    assert fact_of(watch, node("t2")) == base
+    assert fact_of(watch, node("t2", ready="False")) != base
+    assert fact_of(watch, node("t2", gpus="4")) != base
+    hash(base)  # facts are kept in a dict and compared: they must be hashable
+
+
+def deployment(name: str, image: str, ready: int) -> dict[str, Any]:
+    return {"kind": "Deployment", "metadata": {"name": name, "namespace": "kueue-system"},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "m", "image": image}]}}},
+            "status": {"readyReplicas": ready, "observedGeneration": 7}}
+
+
+def test_only_workloads_and_services_a_requirement_reads_are_facts():
+    watch = WATCH["deployments"]
+    assert fact_of(watch, deployment("llama", "vllm/vllm-openai:v0.11.0", 1)) is None
+    kueue = fact_of(watch, deployment("kueue-controller-manager",
+                                      "registry.k8s.io/kueue/kueue:v0.14.0", 0))
+    assert kueue is not None
+    assert fact_of(watch, deployment("kueue-controller-manager",
+                                     "registry.k8s.io/kueue/kueue:v0.14.0", 1)) != kueue
+    services = WATCH["services"]
+    exporter = {"kind": "Service", "metadata": {"name": "nvidia-dcgm-exporter", "namespace": "gpu-operator",
+                                                "labels": {"app": "nvidia-dcgm-exporter"}},
+                "spec": {"ports": [{"name": "gpu-metrics", "port": 9400}]}}
+    assert fact_of(services, exporter) is not None
+    assert fact_of(services, {"kind": "Service", "metadata": {"name": "web", "namespace": "a"},
+                              "spec": {"ports": [{"port": 80}]}}) is None
+
+
+def test_top_level_fields_of_a_kopf_body_are_read():
+    import kopf
+
+    body = kopf.Body({"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass",
+                      "metadata": {"name": "gvisor"}, "handler": "runsc"})
+    assert "runsc" in json.dumps(fact_of(WATCH["runtimeclasses"], body))
+
+
+def test_webhook_configurations_without_a_kind_in_the_body_still_give_facts():
+    body = {"metadata": {"name": "kaico"}, "webhooks": [{"name": "v.kaico.dev", "rules": [{}],
+                                                          "clientConfig": {"caBundle": "Zm9v"}}]}
+    fact = fact_of(WATCH["validatingwebhookconfigurations"], body)
+    assert fact and "ValidatingWebhookConfiguration" in json.dumps(fact)
+
+
+# --- status and condition -------------------------------------------------------------------------
+
+
+def test_status_has_the_engine_shape_summary_strings_and_a_conformant_condition():
+    evaluation = evaluate_cluster(gateway_inventory(True), "1.35")
+    status = cluster_status(evaluation, None, NOW)
+    assert status["kubernetesVersion"] == "1.35" and status["clusterVersion"] == "v1.35.4"
+    summary = status["summary"]
+    assert summary["must"] == f"{summary['mustMet']}/{summary['mustTotal']}"
+    assert summary["should"] == f"{summary['shouldMet']}/{summary['shouldTotal']}"
+    assert {r["id"] for r in status["requirements"]} >= {"ai_inference", "dra_support"}
+    assert set(status["requirements"][0]) == {"id", "category", "level", "status", "evidence", "notes"}
+    (condition,) = status["conditions"]
+    assert condition["type"] == "Conformant"
+    assert condition["status"] == ("True" if evaluation.musts_met else "False")
+    assert "MUST requirements not met" in condition["message"]
+
+
+def test_the_condition_keeps_its_transition_time_until_the_status_flips():
+    evaluation = evaluate_cluster(gateway_inventory(True), "1.35")
+    first = cluster_status(evaluation, None, NOW)
+    later = cluster_status(evaluation, first, NOW + timedelta(hours=1))
+    assert later == first and digest(later) == digest(first)  # same content: no write
+    unknown = unevaluated_status("1.20", "no requirements for 1.20", first, NOW + timedelta(hours=2))
+    (condition,) = unknown["conditions"]
+    assert (condition["status"], condition["reason"]) == ("Unknown", "NotEvaluated")
+    assert condition["lastTransitionTime"] == "2026-06-01T02:00:00Z"
+    assert unknown["requirements"] is None  # the merge patch removes a stale evaluation
+
+
+def test_a_report_is_named_after_and_owned_by_its_profile():
+    body = report_body("default", "uid-p", "1.35")
+    assert body["metadata"]["name"] == "default"
+    assert body["metadata"]["ownerReferences"][0]["uid"] == "uid-p"
+    assert body["spec"] == {"profile": "default", "kubernetesVersion": "1.35"}
+    assert "kubernetesVersion" not in report_body("default", "uid-p", None)["spec"]
+
+
+# --- events -----------------------------------------------------------------------------------------
+
+
+def test_events_first_only_for_unmet_requirements_then_one_per_transition():
+    before = evaluate_cluster(gateway_inventory(False), "1.35")
+    after = evaluate_cluster(gateway_inventory(True), "1.35")
+    first = transition_events(None, before)
+    assert first and all(kind == "Warning" for kind, _, _ in first)
+    assert len(first) == sum(1 for r in before.results if not r.met)
+    assert transition_events(before, before) == []
+    (flip,) = transition_events(before, after)
+    assert flip[:2] == ("Normal", "RequirementMet") and flip[2].startswith("ai_inference (MUST)")
+    (back,) = transition_events(after, before)
+    assert back[:2] == ("Warning", "RequirementNotMet")
+
+
+def test_a_stored_status_reads_back_as_the_evaluation_it_came_from():
+    evaluation = evaluate_cluster(gateway_inventory(True), "1.35")
+    stored = json.loads(json.dumps(cluster_status(evaluation, None, NOW)))
+    assert transition_events(evaluation_from_status(stored), evaluation) == []
+    assert evaluation_from_status(None) is None
+
+
+# --- workload tallies -------------------------------------------------------------------------------
+
+
+def test_workload_tallies_count_targets_per_requirement_for_one_profile():
+    from conformance.registry import catalogue
+
+    check, spec = next((i, c) for i, c in catalogue().items() if c.requirement == "secure_accelerator_access")
+    unrelated = next(i for i, c in catalogue().items() if c.requirement is None)
+    results = [
+        TargetResult("Deployment", "a", "one", "p", True, False, ((check, "high", "pass"), (unrelated, "high", "fail"))),
+        TargetResult("Deployment", "a", "two", "p", False, False, ((check, "high", "fail"),)),
+        TargetResult("Deployment", "a", "three", "other", False, False, ((check, "high", "fail"),)),
+    ]
+    tallies = workload_tallies(results, "p")
+    assert set(tallies) == {spec.requirement}
+    tally = tallies[spec.requirement]
+    assert (tally.passing, tally.failing, tally.failing_checks) == (1, 1, (check,))
+
+
+# --- the I/O half, with a fake API ------------------------------------------------------------------
+
+
+class FakeApi:
+    """A cluster with nothing but a version, and a store for kaico's reports."""
+
+    def __init__(self, store: dict[str, dict[str, Any]] | None = None):
+        self.store = store if store is not None else {}
+        self.writes: list[str] = []
+        self.reads = 0
+
+    # ApiReader
+    async def get_json(self, path: str, *, accept: str | None = None) -> dict[str, Any]:
+        if path == "/version":
+            return {"gitVersion": "v1.35.4"}
+        if "/configmaps/" in path:
+            raise ReadError(path, 404, "not found")
+        return {"items": []}
+
+    async def get_text(self, path: str) -> str:
+        raise ReadError(path, 404, "not found")
+
+    # KubeClient
+    async def create(self, path: str, body: dict[str, Any], allowed=()) -> Response:
+        if body["kind"] == "Event":
+            self.writes.append(f"event {body['reason']}")
+            return Response(201, body)
+        key = f"{path}/{body['metadata']['name']}"
+        if key in self.store:
+            return Response(409, {})
+        self.store[key] = {**body, "metadata": {**body["metadata"], "uid": "report-uid"}}
+        self.writes.append("create")
+        return Response(201, self.store[key])
+
+    async def get(self, path: str, allowed=()) -> Response:
+        self.reads += 1
+        if path not in self.store:
+            return Response(404, {})
+        return Response(200, json.loads(json.dumps(self.store[path])))
+
+    async def merge_patch(self, path: str, body: dict[str, Any], allowed=()) -> Response:
+        if path.endswith("/status"):
+            stored = self.store[path.removesuffix("/status")]
+            stored["status"] = {k: v for k, v in body["status"].items() if v is not None}
+            self.writes.append("status")
+        else:
+            self.store[path]["spec"] = {k: v for k, v in body["spec"].items() if v is not None}
+            self.writes.append("spec")
+        return Response(200, {})
+
+
+def profile(version: str | None = None) -> Any:
+    spec: dict[str, Any] = {"intervalSeconds": 10}
+    if version:
+        spec["kubernetesVersion"] = version
+    return profile_entry({"apiVersion": "kaico.dev/v1alpha1", "kind": "ConformanceProfile",
+                          "metadata": {"name": "default", "uid": "uid-p", "generation": 1}, "spec": spec})
+
+
+def reports(api: FakeApi, results: Results | None = None) -> ClusterReports:
+    return ClusterReports(lambda: api, lambda: api, results or Results(), lambda: [profile()],
+                          lambda: NOW, debounce_seconds=0.01)
+
+
+def test_a_pass_creates_writes_once_and_a_restart_rewrites_nothing():
+    api = FakeApi()
+    first = reports(api)
+    asyncio.run(first.run([profile()]))
+    assert api.writes[:2] == ["create", "status"]
+    assert all(w.startswith("event RequirementNotMet") for w in api.writes[2:]) and len(api.writes) > 2
+    written = len(api.writes)
+    asyncio.run(first.run([profile()]))
+    assert len(api.writes) == written  # same cluster, same content: zero writes
+    stored = api.store["/apis/kaico.dev/v1alpha1/clusterconformancereports/default"]
+    assert stored["status"]["kubernetesVersion"] == "1.35"
+    assert set(first.requirement_samples()) == {
+        ("default", r["id"], r["level"], r["status"]) for r in stored["status"]["requirements"]
+    }
+
+    restarted = reports(api)  # a new process: nothing in memory, the report is stored
+    reads = api.reads
+    asyncio.run(restarted.run([profile()]))
+    assert len(api.writes) == written
+    assert api.reads == reads + 1  # one GET of the report, then nothing
+
+
+def test_an_unknown_version_is_said_in_the_condition_and_the_spec_follows_the_profile():
+    api = FakeApi()
+    cluster = reports(api)
+    asyncio.run(cluster.run([profile("1.20")]))
+    stored = api.store["/apis/kaico.dev/v1alpha1/clusterconformancereports/default"]
+    assert stored["spec"]["kubernetesVersion"] == "1.20"
+    condition = stored["status"]["conditions"][0]
+    assert condition["status"] == "Unknown" and "1.20" in condition["message"]
+    assert cluster.requirement_samples() == []
+    asyncio.run(cluster.run([profile()]))  # back to following the cluster
+    assert "kubernetesVersion" not in stored["spec"]
+    assert stored["status"]["conditions"][0]["status"] in ("True", "False")
+
+
+def test_only_a_changed_fact_schedules_a_pass_and_listings_only_record():
+    api = FakeApi()
+
+    async def scenario() -> list[bool]:
+        cluster = reports(api)
+        key = ("", "nodes", "uid-1")
+        fact = fact_of(WATCH["nodes"], node("t1"))
+        outcomes = [
+            cluster.object_changed(key, fact, listing=True),  # start-up listing
+            cluster.object_changed(key, fact_of(WATCH["nodes"], node("t2")), listing=False),  # heartbeat
+            cluster.object_changed(key, fact_of(WATCH["nodes"], node("t3", ready="False")), listing=False),
+        ]
+        await asyncio.sleep(0.2)  # the debounced pass runs
+        return outcomes
+
+    assert asyncio.run(scenario()) == [False, False, True]
+    assert api.writes[:2] == ["create", "status"]
+
+
+def test_the_metric_has_one_series_per_requirement_at_its_current_status():
+    api = FakeApi()
+    cluster = reports(api)
+    asyncio.run(cluster.run([profile()]))
+    metrics = Metrics(Results())
+    metrics.cluster_samples = cluster.requirement_samples
+    text = metrics.exposition().decode()
+    lines = [line for line in text.splitlines() if line.startswith("kaico_cluster_requirements{")]
+    evaluation = cluster.evaluations["default"]
+    assert len(lines) == len(evaluation.results)
+    assert f'requirement="ai_inference",status="{status_of(evaluation, "ai_inference").value}"' in text
+    cluster.profile_deleted("default")
+    assert "kaico_cluster_requirements{" not in metrics.exposition().decode()
