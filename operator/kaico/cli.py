@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="run the operator against the current kube context",
         description="Watch model-serving workloads, write ConformanceReports, serve /metrics.",
     )
-    from kaico.runner import add_arguments
+    from kaico.run_options import add_arguments
 
     add_arguments(run)
 

@@ -380,6 +380,11 @@ class Controller:
         except (TimeoutError, ApiError, OSError) as error:
             logger.warning("writing the status of profile %s failed: %s", entry.name, error)
 
+    async def delete_profile_reports(self, name: str, indexes: Indexes) -> None:
+        """A deleted profile's reports go with it. Garbage collection cannot do this: a report
+        is also owned by its target, and GC keeps a dependent while any owner remains."""
+        await self._collect_stale_reports(name, set(), indexes)
+
     def profile_deleted(self, name: str) -> None:
         self.results.forget_profile(name)
         self.writer.forget_profile(name)

@@ -156,6 +156,7 @@ def register(registry: kopf.OperatorRegistry, controller: Controller,
         indexes = controller.remember(Indexes.from_kwargs(kwargs))
         if event["type"] == "DELETED":
             controller.profile_deleted(body.metadata.name or "")
+            await controller.delete_profile_reports(body.metadata.name or "", indexes)
             if cluster is not None:
                 cluster.profile_deleted(body.metadata.name or "")
             return

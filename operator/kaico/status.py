@@ -146,8 +146,9 @@ def report_body(
     """A new ConformanceReport (without status, which is a subresource)."""
     owners = [owner_reference(workload.api_version, workload.kind, workload.name, workload.uid or "")]
     if profile_uid:
-        # Deleting the profile deletes its reports too (a namespaced object may be owned by a
-        # cluster-scoped one).
+        # The profile as a second owner records where the report came from. GC keeps a dependent
+        # while any owner remains, so the operator itself deletes a deleted profile's reports
+        # (Controller.delete_profile_reports); the target's deletion removes the report by GC.
         owners.append(owner_reference(API_VERSION, "ConformanceProfile", profile, profile_uid))
     return {
         "apiVersion": API_VERSION,

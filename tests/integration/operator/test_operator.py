@@ -204,6 +204,18 @@ def test_deleting_the_target_deletes_its_report(
     assert "qwen" in reports(api, namespace)
 
 
+def test_deleting_the_profile_deletes_its_reports(
+    api: Api, namespace: str, start_operator, profile_name: str
+) -> None:
+    apply_workloads(api, namespace, profile_name)
+    start_operator("--namespace", namespace)
+    wait_reports(api, namespace, {"llama", "qwen"})
+    assert api.delete("conformanceprofile", profile_name).returncode == 0
+    # The target still owns each report, so garbage collection alone would keep them.
+    wait_for(lambda: reports(api, namespace) == {}, timeout=60,
+             message="the deleted profile's reports to be deleted")
+
+
 def test_deleting_a_target_while_the_operator_is_stopped_completes_at_once(
     api: Api, namespace: str, start_operator, profile_name: str
 ) -> None:
