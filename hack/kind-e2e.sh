@@ -95,8 +95,8 @@ teardown() {
     log "KEEP=1: left installed (KUBECONFIG=${KUBECONFIG:-})"
   else
     log "teardown"
-    # Profiles go while the operator still runs: kopf's timer keeps a finalizer on each profile
-    # that only the operator removes (helm uninstall would delete the operator first).
+    # Profiles go while the operator still runs, so it deletes their reports (helm uninstall
+    # would delete the operator first).
     "$KUBECTL" delete -R -f examples/workloads --ignore-not-found --wait=false >/dev/null 2>&1 || true
     "$KUBECTL" delete quota -A --field-selector metadata.name=kaico-e2e-no-pods >/dev/null 2>&1 || true
     "$KUBECTL" delete -R -f examples/profiles --ignore-not-found --timeout=60s >/dev/null 2>&1 || true

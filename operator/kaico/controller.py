@@ -166,6 +166,10 @@ class Controller:
         self._indexes = indexes
         return indexes
 
+    def live_indexes(self) -> Indexes | None:
+        """The index views last handed to a handler (None before the first event)."""
+        return self._indexes
+
     def current_profiles(self) -> list[ProfileEntry]:
         """Every profile as last indexed (for work that runs outside a handler)."""
         return self._indexes.profile_entries() if self._indexes is not None else []

@@ -3,13 +3,15 @@
 The rule that keeps the operator safe on other people's objects lives here: on every kind we do
 not own, only ``@kopf.index`` and ``@kopf.on.event`` are registered. Those two never add
 finalizers or ``kopf.zalando.org/*`` annotations (timers, daemons and on.create/update/resume
-do; reference §D3), so a watched InferenceService or Deployment is never written to. The one
-timer is on kaico's own ConformanceProfile. Index functions return ``{}`` rather than None for
-"nothing to index", because kopf keeps an object's old index value when a handler returns None.
+do; reference §D3), so a watched InferenceService or Deployment is never written to. kaico
+registers no timer at all, not even on its own ConformanceProfile: the periodic pass is its own
+asyncio loop. Index functions return ``{}`` rather than None for "nothing to index", because
+kopf keeps an object's old index value when a handler returns None.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -40,8 +42,10 @@ from kaico.writer import StoredReport
 
 logger = logging.getLogger("kaico.handlers")
 
-# How often the profile timer wakes; each profile's own intervalSeconds decides when it re-runs.
-TIMER_TICK_SECONDS = 10.0
+# How often the periodic loop wakes; each profile's own intervalSeconds decides when it re-runs
+# (a short tick keeps a pass within a second of its due time; a tick that is not due costs no
+# API call).
+TIMER_TICK_SECONDS = 1.0
 
 
 def _key(body: kopf.Body) -> tuple[str, str, str]:
@@ -152,9 +156,15 @@ def register(registry: kopf.OperatorRegistry, controller: Controller,
         key = (str(target.get("kind")), body.metadata.namespace or "default", str(target.get("name")))
         controller.schedule(indexes, [key])
 
+    # The last status seen on each profile, so the periodic pass compares against what is
+    # stored and writes nothing when it is unchanged.
+    profile_statuses: dict[str, dict[str, Any] | None] = {}
+
     async def on_profile(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
         indexes = controller.remember(Indexes.from_kwargs(kwargs))
+        profile_statuses[body.metadata.name or ""] = dict(body.get("status") or {}) or None
         if event["type"] == "DELETED":
+            profile_statuses.pop(body.metadata.name or "", None)
             controller.profile_deleted(body.metadata.name or "")
             await controller.delete_profile_reports(body.metadata.name or "", indexes)
             if cluster is not None:
@@ -166,13 +176,23 @@ def register(registry: kopf.OperatorRegistry, controller: Controller,
             if cluster is not None:
                 await cluster.profile_changed(entry)
 
-    async def on_profile_timer(body: kopf.Body, **kwargs: Any) -> None:
-        indexes = controller.remember(Indexes.from_kwargs(kwargs))
-        entry = indexes.profile(body.metadata.name or "")
-        if entry is not None:
-            await controller.profile_tick(entry, dict(body.get("status") or {}) or None, indexes)
-            if cluster is not None:
-                await cluster.profile_tick(entry)
+    async def tick_profiles() -> None:
+        """Every TIMER_TICK_SECONDS, give each profile its periodic pass (its own
+        intervalSeconds decides whether a tick re-evaluates) and publish its status."""
+        while True:
+            await asyncio.sleep(TIMER_TICK_SECONDS)
+            indexes = controller.live_indexes()
+            if indexes is None:
+                continue  # no event handled yet: the indexes are not available
+            for entry in controller.current_profiles():
+                try:
+                    await controller.profile_tick(entry, profile_statuses.get(entry.name), indexes)
+                    if cluster is not None:
+                        await cluster.profile_tick(entry)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # one profile's failure must not stop the others' passes
+                    logger.exception("the periodic pass of profile %s failed", entry.name)
 
     for resource in TARGETS:
         kopf.on.event(**resource.selector(), id="kaico_target", registry=registry)(on_target)
@@ -184,9 +204,20 @@ def register(registry: kopf.OperatorRegistry, controller: Controller,
                   id="kaico_crd", registry=registry)(on_crd)
     kopf.on.event(**REPORT_RESOURCE.selector(), id="kaico_report", registry=registry)(on_report)
     kopf.on.event(**PROFILE_RESOURCE.selector(), id="kaico_profile", registry=registry)(on_profile)
-    # Our own kind: a timer (and the finalizer kopf adds for it) is acceptable here.
-    kopf.timer(**PROFILE_RESOURCE.selector(), id="kaico_profile_interval", interval=TIMER_TICK_SECONDS,
-               registry=registry)(on_profile_timer)
+    # The periodic pass runs from kaico's own loop, not kopf.timer: a kopf timer puts a finalizer
+    # on every profile, which then blocks deleting a profile (and `helm uninstall`, which removes
+    # the operator before custom objects) whenever the operator is not running.
+    ticker: list[asyncio.Task[None]] = []
+
+    async def start_ticker(**_: Any) -> None:
+        ticker.append(asyncio.create_task(tick_profiles(), name="kaico-profile-interval"))
+
+    async def stop_ticker(**_: Any) -> None:
+        for task in ticker:
+            task.cancel()
+
+    kopf.on.startup(id="kaico_profile_interval_start", registry=registry)(start_ticker)
+    kopf.on.cleanup(id="kaico_profile_interval_stop", registry=registry)(stop_ticker)
 
     if cluster is not None:
         _register_cluster(registry, cluster)

@@ -266,10 +266,9 @@ def test_install_upgrade_and_uninstall(e2e_cluster, helm):
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="kopf's timer puts a finalizer on every ConformanceProfile, and `helm uninstall` deletes "
-    "the operator and its RBAC before the profile (custom kinds go last), so nothing removes it; "
-    "and reports also owned by their target survive the profile (GC keeps a dependent while any "
-    "owner exists). Needs an operator change; see the chart README section.",
+    reason="`helm uninstall` deletes the operator before the profile (custom kinds go last), and "
+    "reports are also owned by their target, so they survive the profile (GC keeps a dependent "
+    "while any owner exists). Needs a pre-delete hook that deletes kaico's reports.",
 )
 def test_uninstall_after_the_operator_ran_removes_the_profile_and_its_reports(
     e2e_cluster, helm, tmp_path

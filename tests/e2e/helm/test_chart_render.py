@@ -207,7 +207,7 @@ def test_rbac_reads_what_is_watched_and_writes_only_kaicos_own_objects(render):
             assert verbs == set(READ), (group, resource, verbs)
     assert granted[("kaico.dev", "conformancereports")] == {*READ, "create", "delete"}
     assert granted[("kaico.dev", "conformancereports/status")] == {"patch"}
-    # patch on profiles: kopf's timer keeps its finalizer and progress annotations on them.
+    # patch on profiles: kept so kopf can drop bookkeeping it once wrote on our own objects.
     assert granted[("kaico.dev", "conformanceprofiles")] == {*READ, "patch"}
     assert granted[("kaico.dev", "conformanceprofiles/status")] == {"patch"}
     assert granted[("apiextensions.k8s.io", "customresourcedefinitions")] == {"list", "watch"}

@@ -216,6 +216,19 @@ def test_deleting_the_profile_deletes_its_reports(
              message="the deleted profile's reports to be deleted")
 
 
+def test_profiles_carry_no_finalizer_so_deleting_one_never_waits_for_kaico(
+    api: Api, namespace: str, start_operator, profile_name: str
+) -> None:
+    apply_workloads(api, namespace, profile_name)
+    operator = start_operator("--namespace", namespace)
+    wait_reports(api, namespace, {"llama", "qwen"})
+    time.sleep(12)  # past one periodic tick
+    assert not api.get("conformanceprofile", profile_name)["metadata"].get("finalizers")
+    operator.stop()
+    result = api.delete("conformanceprofile", profile_name, "--timeout=20s")
+    assert result.returncode == 0, result.stderr
+
+
 def test_deleting_a_target_while_the_operator_is_stopped_completes_at_once(
     api: Api, namespace: str, start_operator, profile_name: str
 ) -> None:

@@ -1,8 +1,9 @@
 """The safety rule on other people's objects, checked on the real handler registry: only index
-and event handlers on kinds kaico does not own; the one timer is on ConformanceProfile."""
+and event handlers on kinds kaico does not own, and no timer or daemon at all (a kopf timer
+would put a finalizer on every ConformanceProfile, blocking its deletion while kaico is down)."""
 
 from kaico.cli import build_parser
-from kaico.resources import FACTS, PROFILES, TARGETS
+from kaico.resources import FACTS, TARGETS
 from kaico.runner import Operator
 
 
@@ -13,7 +14,7 @@ def selectors(registry_part) -> set[tuple[str | None, str | None]]:
 def test_no_timer_daemon_or_changing_handler_touches_a_kind_we_do_not_own():
     registry = Operator().registry
     assert selectors(registry._changing) == set()  # on.create/update/resume/field/delete
-    assert selectors(registry._spawning) == {(PROFILES.group, PROFILES.plural)}  # the one timer
+    assert selectors(registry._spawning) == set()  # no timers or daemons, not even on profiles
 
 
 def test_every_target_and_fact_kind_is_indexed_and_watched_at_a_pinned_version():
