@@ -53,7 +53,15 @@ from kaico.cluster_inventory import ApiReader, GatherOptions, ReadError, gather_
 from kaico.kubeapi import ApiError, KubeClient, collection_path
 from kaico.resources import WatchedResource
 from kaico.state import ProfileEntry, Results
-from kaico.status import CONFORMANT, MANAGED_BY, digest, find_condition, owner_reference, timestamp
+from kaico.status import (
+    CONFORMANT,
+    MANAGED_BY,
+    digest,
+    event_body,
+    find_condition,
+    owner_reference,
+    timestamp,
+)
 
 logger = logging.getLogger("kaico.cluster_reports")
 
@@ -514,21 +522,8 @@ class ClusterReports:
 
     async def _post_event(self, name: str, uid: str | None, kind: str, reason: str, message: str) -> None:
         now = timestamp(self._clock())
-        event = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"generateName": f"{name}.", "namespace": EVENT_NAMESPACE},
-            "involvedObject": {"apiVersion": API_VERSION, "kind": KIND, "name": name, "uid": uid},
-            "reason": reason,
-            "message": message[:1000],
-            "type": kind,
-            "source": {"component": "kaico"},
-            "reportingComponent": "kaico.dev/operator",
-            "reportingInstance": self._instance,
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "count": 1,
-        }
+        involved = {"apiVersion": API_VERSION, "kind": KIND, "name": name, "uid": uid}
+        event = event_body(involved, EVENT_NAMESPACE, reason, message, kind, self._instance, now)
         try:
             await self._client().create(collection_path("", "v1", "events", EVENT_NAMESPACE), event)
             self._on_write("cluster-event")

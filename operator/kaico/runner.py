@@ -28,7 +28,6 @@ from kaico.writer import ReportWriter
 logger = logging.getLogger("kaico.runner")
 
 
-from kaico.run_options import add_arguments  # noqa: E402,F401  (re-exported)
 
 
 def _clock() -> datetime:

@@ -200,3 +200,24 @@ def profile_status(
         "observedGeneration": generation,
         "conditions": [ready],
     }
+
+
+def event_body(involved: dict[str, Any], namespace: str, reason: str, message: str,
+               event_type: str, instance: str, now: str) -> dict[str, Any]:
+    """A core/v1 Event about ``involved`` (an ObjectReference). Creating it never modifies the
+    object it names, which is why kaico may post Events on workloads it does not own."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"generateName": f"{involved['name']}.", "namespace": namespace},
+        "involvedObject": involved,
+        "reason": reason,
+        "message": message[:1000],
+        "type": event_type,
+        "source": {"component": "kaico"},
+        "reportingComponent": "kaico.dev/operator",
+        "reportingInstance": instance,
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+    }

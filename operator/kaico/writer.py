@@ -25,6 +25,7 @@ from kaico.state import ProfileEntry
 from kaico.status import (
     CONFORMANT,
     digest,
+    event_body,
     find_condition,
     report_body,
     report_name,
@@ -179,27 +180,14 @@ class ReportWriter:
                 f"(kubectl describe conformancereport {report_name_})"
             )
         namespace = workload.namespace or "default"
-        event = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"generateName": f"{workload.name}.", "namespace": namespace},
-            "involvedObject": {
-                "apiVersion": workload.api_version,
-                "kind": workload.kind,
-                "name": workload.name,
-                "namespace": namespace,
-                "uid": workload.uid,
-            },
-            "reason": reason,
-            "message": message[:1000],
-            "type": kind,
-            "source": {"component": "kaico"},
-            "reportingComponent": "kaico.dev/operator",
-            "reportingInstance": self._instance,
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "count": 1,
+        involved = {
+            "apiVersion": workload.api_version,
+            "kind": workload.kind,
+            "name": workload.name,
+            "namespace": namespace,
+            "uid": workload.uid,
         }
+        event = event_body(involved, namespace, reason, message, kind, self._instance, now)
         try:
             await self._client().create(collection_path("", "v1", "events", namespace), event)
             self._on_write("event")

@@ -11,7 +11,6 @@ that directory): it is started only when a test here asks for it. Tests that use
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,11 +18,7 @@ import pytest
 from e2e_support import ROOT, third_party_crd_files
 from kaico.localcluster import ClusterError, LocalCluster, ToolNotFound, find_binary
 
-
-def _missing(message: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+from tests.dependencies import missing as _missing
 
 
 @pytest.fixture(scope="session")

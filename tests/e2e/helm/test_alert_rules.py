@@ -6,7 +6,6 @@ promtool comes from Debian's `prometheus` package (.ci/run installs it). The rul
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,18 +14,14 @@ import pytest
 import yaml
 from chartlib import find
 
+from tests.dependencies import require_tool
+
 HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="session")
 def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        message = "promtool not found: apt-get install prometheus (Debian's package ships it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    return require_tool("promtool", "apt-get install prometheus (Debian's package ships it)")
 
 
 @pytest.fixture

@@ -23,6 +23,8 @@ from operator_manifests import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.dependencies import require_tool
+
 pytestmark = pytest.mark.usefixtures("kaico_crds", "shared_crds")
 
 
@@ -373,7 +375,6 @@ def _applied(api: Api, document: dict[str, Any]) -> bool:
         return False
 
 
-@pytest.mark.skipif(not shutil.which("prometheus"), reason="needs Debian's prometheus package")
 def test_a_real_prometheus_scrapes_the_operator(
     api: Api, namespace: str, start_operator, profile_name: str, tmp_path
 ) -> None:
@@ -381,7 +382,7 @@ def test_a_real_prometheus_scrapes_the_operator(
     import urllib.parse
     import urllib.request
 
-
+    binary = require_tool("prometheus", "apt-get install prometheus (Debian's package)")
     apply_workloads(api, namespace, profile_name)
     operator = start_operator("--namespace", namespace)
     wait_reports(api, namespace, {"llama", "qwen"})
@@ -394,7 +395,7 @@ def test_a_real_prometheus_scrapes_the_operator(
     port = free_port()
     log = (tmp_path / "prometheus.log").open("w")
     prometheus = subprocess.Popen(
-        [shutil.which("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
+        [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
          f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
     try:
         query = urllib.parse.urlencode({"query": f'kaico_targets{{profile="{profile_name}"}}'})
