@@ -283,7 +283,8 @@ if [ "$OPERATOR" = local ]; then
 else
   "$KUBECTL" -n "$NAMESPACE" logs "deployment/$RELEASE" >"$WORK/operator-final.log"
 fi
-if grep -iE 'forbidden|\b403\b' "$WORK/operator-final.log"; then
+# A bare \b403\b would match log timestamps ("18:46:18,403"): match how a refusal is reported.
+if grep -iE 'forbidden|HTTP 403|status[=: ]+403' "$WORK/operator-final.log"; then
   die "the operator was refused an API call with the chart's RBAC (above)"
 fi
 log "PASSED: every report agrees with kaico check"

@@ -185,6 +185,10 @@ def register(registry: kopf.OperatorRegistry, controller: Controller,
             if indexes is None:
                 continue  # no event handled yet: the indexes are not available
             for entry in controller.current_profiles():
+                if entry.name not in profile_statuses:
+                    # Its event has not been handled yet: without the stored status to compare
+                    # with, publishing would rewrite a status that may already be right.
+                    continue
                 try:
                     await controller.profile_tick(entry, profile_statuses.get(entry.name), indexes)
                     if cluster is not None:
