@@ -156,6 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
         description=cluster_command.DESCRIPTION,
     ))
 
+    from kaico import cleanup
+
+    cleanup.add_arguments(commands.add_parser(
+        "cleanup", help="delete the reports kaico wrote (after stopping the operator)",
+        description=cleanup.DESCRIPTION,
+    ))
+
     run = commands.add_parser(
         "run", help="run the operator against the current kube context",
         description="Watch model-serving workloads, write ConformanceReports, serve /metrics.",
@@ -185,6 +192,10 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None,
             from kaico import cluster_command
 
             return cluster_command.run(args, stdout, stderr)
+        if args.command == "cleanup":
+            from kaico import cleanup
+
+            return cleanup.run(args, stdout, stderr)
         if args.command == "run":
             from kaico.runner import run
 
