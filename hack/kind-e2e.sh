@@ -7,7 +7,8 @@
 # Steps: [kind] create a cluster -> [image] docker build + kind load -> GPU-like nodes (extended
 # resources patched into node status) -> third-party CRDs -> helm install -> [local] operator
 # process -> apply examples/ -> `kaico check` predicts each report -> `kubectl wait` for each
-# report's Conformant condition to say the same -> print the reports -> teardown.
+# report's Conformant condition to say the same -> print the reports -> helm uninstall (the
+# post-delete hook must leave no report; the CRDs stay) -> teardown.
 #
 # Switches (environment):
 #   SKIP_KIND=1          use the cluster $KUBECONFIG points at; create and delete no kind cluster
@@ -79,6 +80,20 @@ stop_local_operator() {
   fi
 }
 
+# A kubeconfig for the current cluster that authenticates as ServiceAccount $1 of $NAMESPACE.
+serviceaccount_kubeconfig() {
+  local account="$1" file="$2" token server
+  token="$("$KUBECTL" -n "$NAMESPACE" create token "$account" --duration=2h)"
+  server="$("$KUBECTL" config view --raw --minify -o jsonpath='{.clusters[0].cluster.server}')"
+  "$KUBECTL" config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' \
+    | base64 -d >"$WORK/ca.crt"
+  "$KUBECTL" config --kubeconfig="$file" set-cluster e2e --server="$server" \
+    --certificate-authority="$WORK/ca.crt" --embed-certs=true >/dev/null
+  "$KUBECTL" config --kubeconfig="$file" set-credentials "$account" --token="$token" >/dev/null
+  "$KUBECTL" config --kubeconfig="$file" set-context e2e --cluster=e2e --user="$account" >/dev/null
+  "$KUBECTL" config --kubeconfig="$file" use-context e2e >/dev/null
+}
+
 teardown() {
   local rc=$?
   if [ "$rc" -ne 0 ]; then
@@ -95,15 +110,14 @@ teardown() {
     log "KEEP=1: left installed (KUBECONFIG=${KUBECONFIG:-})"
   else
     log "teardown"
-    # Profiles go while the operator still runs, so it deletes their reports (helm uninstall
-    # would delete the operator first).
+    # After a failure the release may still be there; its uninstall hook is not waited for here.
     "$KUBECTL" delete -R -f examples/workloads --ignore-not-found --wait=false >/dev/null 2>&1 || true
     "$KUBECTL" delete quota -A --field-selector metadata.name=kaico-e2e-no-pods >/dev/null 2>&1 || true
     "$KUBECTL" delete -R -f examples/profiles --ignore-not-found --timeout=60s >/dev/null 2>&1 || true
     "$KUBECTL" delete conformanceprofiles -l "app.kubernetes.io/instance=$RELEASE" \
       --ignore-not-found --timeout=60s >/dev/null 2>&1 || true
     stop_local_operator
-    "$HELM" uninstall "$RELEASE" -n "$NAMESPACE" --wait --timeout=60s >/dev/null 2>&1 || true
+    "$HELM" uninstall "$RELEASE" -n "$NAMESPACE" --no-hooks --wait --timeout=60s >/dev/null 2>&1 || true
     "$KUBECTL" delete conformancereports -A -l app.kubernetes.io/managed-by=kaico \
       --ignore-not-found --wait=false >/dev/null 2>&1 || true
     if [ "$SKIP_KIND" != 1 ]; then "$KIND" delete cluster --name "$CLUSTER_NAME" >/dev/null 2>&1 || true; fi
@@ -170,16 +184,8 @@ else
   # The Deployment's own flags, with the metrics endpoint moved to a free loopback port.
   args="$("$KUBECTL" -n "$NAMESPACE" get "deployment/$RELEASE" -o jsonpath='{.spec.template.spec.containers[0].args}')"
   mapfile -t operator_args < <(python3 -c 'import json,sys; print("\n".join(json.loads(sys.argv[1])))' "$args")
-  token="$("$KUBECTL" -n "$NAMESPACE" create token "$RELEASE" --duration=2h)"
-  server="$("$KUBECTL" config view --raw --minify -o jsonpath='{.clusters[0].cluster.server}')"
-  "$KUBECTL" config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' \
-    | base64 -d >"$WORK/ca.crt"
   sa_kubeconfig="$WORK/serviceaccount.kubeconfig"
-  "$KUBECTL" config --kubeconfig="$sa_kubeconfig" set-cluster e2e --server="$server" \
-    --certificate-authority="$WORK/ca.crt" --embed-certs=true >/dev/null
-  "$KUBECTL" config --kubeconfig="$sa_kubeconfig" set-credentials "$RELEASE" --token="$token" >/dev/null
-  "$KUBECTL" config --kubeconfig="$sa_kubeconfig" set-context e2e --cluster=e2e --user="$RELEASE" >/dev/null
-  "$KUBECTL" config --kubeconfig="$sa_kubeconfig" use-context e2e >/dev/null
+  serviceaccount_kubeconfig "$RELEASE" "$sa_kubeconfig"
   log "starting: kaico run ${operator_args[*]} (as system:serviceaccount:$NAMESPACE:$RELEASE)"
   # A free port can be taken by another process before kaico binds it: try a few.
   for _attempt in 1 2 3; do
@@ -288,3 +294,35 @@ if grep -iE 'forbidden|HTTP 403|status[=: ]+403' "$WORK/operator-final.log"; the
   die "the operator was refused an API call with the chart's RBAC (above)"
 fi
 log "PASSED: every report agrees with kaico check"
+[ "$KEEP" = 1 ] && exit 0
+
+# --- uninstall: the post-delete hook removes every report; the CRDs stay --------------------------
+stop_local_operator
+log "helm uninstall $RELEASE"
+"$HELM" uninstall "$RELEASE" -n "$NAMESPACE" --wait --timeout="$TIMEOUT" >"$WORK/helm-uninstall.txt" 2>&1 &
+helm_pid=$!
+if [ "$OPERATOR" = local ]; then
+  # No kubelet runs the hook's Pod: run its command here as its ServiceAccount, then report the
+  # Pod's phase as a kubelet would.
+  hook="$RELEASE-cleanup"
+  deadline=$((SECONDS + ${TIMEOUT%s}))
+  until "$KUBECTL" -n "$NAMESPACE" get pod "$hook" >/dev/null 2>&1; do
+    kill -0 "$helm_pid" 2>/dev/null || die "helm uninstall ended without a cleanup Pod: $(cat "$WORK/helm-uninstall.txt")"
+    [ "$SECONDS" -lt "$deadline" ] || die "no cleanup Pod after $TIMEOUT"
+    sleep 1
+  done
+  command="$("$KUBECTL" -n "$NAMESPACE" get pod "$hook" -o jsonpath='{.spec.containers[0].command}')"
+  mapfile -t hook_command < <(python3 -c 'import json,sys; print("\n".join(json.loads(sys.argv[1])[1:]))' "$command")
+  serviceaccount_kubeconfig "$("$KUBECTL" -n "$NAMESPACE" get pod "$hook" -o jsonpath='{.spec.serviceAccountName}')" \
+    "$WORK/cleanup.kubeconfig"
+  phase=Succeeded
+  KUBECONFIG="$WORK/cleanup.kubeconfig" "$KAICO" "${hook_command[@]}" || phase=Failed
+  "$KUBECTL" -n "$NAMESPACE" patch pod "$hook" --subresource=status --type=merge \
+    -p "{\"status\":{\"phase\":\"$phase\"}}" >/dev/null
+fi
+wait "$helm_pid" || die "helm uninstall failed: $(cat "$WORK/helm-uninstall.txt")"
+left="$("$KUBECTL" get conformancereports,clusterconformancereports -A -l app.kubernetes.io/managed-by=kaico -o name)"
+[ -z "$left" ] || die "reports left after helm uninstall: $left"
+"$KUBECTL" get crd conformancereports.kaico.dev clusterconformancereports.kaico.dev conformanceprofiles.kaico.dev >/dev/null \
+  || die "helm uninstall removed kaico's CRDs"
+log "PASSED: helm uninstall removed every report and kept the CRDs"

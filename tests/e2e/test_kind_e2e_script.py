@@ -82,6 +82,8 @@ def test_the_kind_e2e_script_passes_on_the_local_control_plane(e2e_cluster, helm
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert "PASSED: every report agrees with kaico check" in output
+    # The chart's post-delete hook ran `kaico cleanup` with its own identity and left no report.
+    assert "PASSED: helm uninstall removed every report and kept the CRDs" in output
     # Every example target under both profiles (default and examples/profiles/).
     assert output.count("ok: ") == 6, output
     # Teardown uninstalled the release and the operator process is gone.

@@ -23,12 +23,24 @@ app.kubernetes.io/name: {{ include "kaico.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
-{{- define "kaico.labels" -}}
+{{- define "kaico.commonLabels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
-{{ include "kaico.selectorLabels" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "kaico.labels" -}}
+{{ include "kaico.commonLabels" . }}
+app.kubernetes.io/name: {{ include "kaico.name" . }}
 app.kubernetes.io/component: operator
+{{- end }}
+
+{{/* The uninstall hook's objects: a name of their own, so no selector of the operator's matches them. */}}
+{{- define "kaico.cleanupLabels" -}}
+{{ include "kaico.commonLabels" . }}
+app.kubernetes.io/name: {{ include "kaico.name" . }}-cleanup
+app.kubernetes.io/component: cleanup
 {{- end }}
 
 {{- define "kaico.serviceAccountName" -}}

@@ -34,6 +34,7 @@ def render(helm: Path) -> Callable[..., Rendered]:
     """render(*sets, values=None, release="kaico", namespace="kaico-system") -> objects.
 
     `helm template` with the given --set items and an optional values dict (passed on stdin).
+    The release's objects only, unless ``hooks``: then the uninstall hook's objects too.
     """
 
     def _render(
@@ -42,10 +43,13 @@ def render(helm: Path) -> Callable[..., Rendered]:
         release: str = "kaico",
         namespace: str = "kaico-system",
         include_crds: bool = False,
+        hooks: bool = False,
     ) -> Rendered:
         args = ["template", release, str(CHART_DIR), "--namespace", namespace]
         if include_crds:
             args.append("--include-crds")
+        if not hooks:
+            args.append("--no-hooks")
         args += template_args(values, sets)
         done = run_helm(helm, *args, input=yaml.safe_dump(values) if values is not None else None)
         return [doc for doc in yaml.safe_load_all(done.stdout) if doc]

@@ -108,11 +108,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def kaico_executable() -> str:
+    kaico = shutil.which("kaico", path=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    assert kaico, "the kaico console script is not installed (make setup)"
+    return kaico
+
+
 @contextmanager
 def operator_as(kubeconfig: Path, args: list[str], log: Path) -> Iterator[int]:
     """`kaico run ARGS` authenticated by KUBECONFIG; yields its metrics port (loopback)."""
-    kaico = shutil.which("kaico", path=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    assert kaico, "the kaico console script is not installed (make setup)"
+    kaico = kaico_executable()
     env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
     # A free port can be taken by another process before kaico binds it: try a few.
     for _attempt in range(3):
@@ -152,6 +157,60 @@ def operator_as(kubeconfig: Path, args: list[str], log: Path) -> Iterator[int]:
             process.wait()
 
 
+def uninstall(helm, cluster, release: str, namespace: str, workdir: Path):
+    """`helm uninstall --wait`, playing the kubelet for the chart's post-delete cleanup Pod.
+
+    The local control plane has no kubelet (kwok shows a bare Pod as Running forever), so the
+    Pod's own command runs here, authenticated as the Pod's ServiceAccount, and its phase is
+    then set from the exit code as a kubelet would. Returns Helm's result and the command's.
+    """
+    command = [str(helm), "uninstall", release, "-n", namespace, "--wait", "--timeout", "120s"]
+    helm_process = subprocess.Popen(
+        command, env=helm_env(cluster), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    hook = f"{release}-kaico-cleanup"
+
+    def hook_pod() -> dict | str | None:
+        if helm_process.poll() is not None:
+            return "helm exited"
+        got = kubectl(cluster, "-n", namespace, "get", "pod", hook, "-o", "json", check=False)
+        return json.loads(got.stdout) if got.returncode == 0 else None
+
+    pod = wait_for(hook_pod, 90, "the cleanup hook's Pod")
+    ran = None
+    if isinstance(pod, dict):
+        spec = pod["spec"]
+        (container,) = spec["containers"]
+        assert container["command"][0] == "kaico", container
+        kubeconfig = service_account_kubeconfig(
+            cluster, namespace, spec["serviceAccountName"], workdir / f"{hook}.kubeconfig"
+        )
+        ran = subprocess.run(
+            [kaico_executable(), *container["command"][1:]],
+            env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        phase = "Succeeded" if ran.returncode == 0 else "Failed"
+        status = {"status": {"phase": phase}}
+        kubectl(
+            cluster,
+            "-n",
+            namespace,
+            "patch",
+            "pod",
+            hook,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            json.dumps(status),
+        )
+    out, err = helm_process.communicate(timeout=180)
+    done = subprocess.CompletedProcess(command, helm_process.returncode, out, err)
+    return done, ran
+
+
 def deployment_args(cluster, namespace: str, release: str) -> list[str]:
     deployment = get_json(cluster, "deployment", release, "-n", namespace)
     return deployment["spec"]["template"]["spec"]["containers"][0]["args"]
@@ -177,10 +236,30 @@ def deployment_args(cluster, namespace: str, release: str) -> list[str]:
 def test_every_rendered_object_is_accepted_by_the_api_server(e2e_cluster, render, sets):
     for namespace in ("kaico-dryrun", "dryrun-a", "dryrun-b"):
         e2e_cluster.create_namespace(namespace)
-    objects = render(*sets, release="dryrun", namespace="kaico-dryrun", include_crds=True)
-    assert {o["kind"] for o in objects} >= {"CustomResourceDefinition", "Deployment", "ClusterRole"}
+    objects = render(
+        *sets, release="dryrun", namespace="kaico-dryrun", include_crds=True, hooks=True
+    )
+    assert {o["kind"] for o in objects} >= {"CustomResourceDefinition", "Deployment", "Pod"}
+    # A Pod is admitted only once its ServiceAccount exists, which a dry run never creates:
+    # the hook's Pod goes second, after its ServiceAccount is created for real.
+    pods = [o for o in objects if o["kind"] == "Pod"]
+    rest = [o for o in objects if o["kind"] != "Pod"]
+    assert dry_run(e2e_cluster, rest) == len(rest)
+    for pod in pods:
+        account = pod["spec"]["serviceAccountName"]
+        kubectl(e2e_cluster, "-n", "kaico-dryrun", "create", "serviceaccount", account)
+    try:
+        assert dry_run(e2e_cluster, pods) == len(pods)
+    finally:
+        for pod in pods:
+            account = pod["spec"]["serviceAccountName"]
+            kubectl(e2e_cluster, "-n", "kaico-dryrun", "delete", "serviceaccount", account)
+
+
+def dry_run(cluster, objects: list[dict]) -> int:
+    """`kubectl apply --dry-run=server` of OBJECTS; the number the server accepted."""
     done = kubectl(
-        e2e_cluster,
+        cluster,
         "apply",
         "--dry-run=server",
         "--server-side",
@@ -192,14 +271,13 @@ def test_every_rendered_object_is_accepted_by_the_api_server(e2e_cluster, render
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    accepted = [line for line in done.stdout.splitlines() if "(server dry run)" in line]
-    assert len(accepted) == len(objects), done.stdout
+    return len([line for line in done.stdout.splitlines() if "(server dry run)" in line])
 
 
 # --- install, upgrade, uninstall --------------------------------------------------------------
 
 
-def test_install_upgrade_and_uninstall(e2e_cluster, helm):
+def test_install_upgrade_and_uninstall(e2e_cluster, helm, tmp_path):
     release, namespace = "lifecycle", "kaico-lifecycle"
     values = ("defaultProfile.name=lifecycle",)
     out = install(helm, e2e_cluster, release, namespace, *values)
@@ -248,8 +326,9 @@ def test_install_upgrade_and_uninstall(e2e_cluster, helm):
     assert [h["status"] for h in json.loads(history.stdout)] == ["superseded", "deployed"]
 
     # Uninstall: everything the chart made goes; the CRDs stay (Helm never deletes crds/).
-    # Nothing ran the operator here, so the profile carries no kopf finalizer.
-    helm_run(helm, e2e_cluster, "uninstall", release, "-n", namespace, "--wait")
+    done, cleanup = uninstall(helm, e2e_cluster, release, namespace, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert cleanup is not None and cleanup.returncode == 0, cleanup
     for kind, name in (
         ("deployment", f"{release}-kaico"),
         ("serviceaccount", f"{release}-kaico"),
@@ -263,13 +342,6 @@ def test_install_upgrade_and_uninstall(e2e_cluster, helm):
         kubectl(e2e_cluster, "get", "crd", crd.split("_", 1)[1] + "." + crd.split("_", 1)[0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="`helm uninstall` deletes the operator before the profile (custom kinds go last), and "
-    "reports are also owned by their target, so they survive the profile (GC keeps a dependent "
-    "while any owner exists). Needs a pre-delete hook that deletes kaico's reports.",
-)
 def test_uninstall_after_the_operator_ran_removes_the_profile_and_its_reports(
     e2e_cluster, helm, tmp_path
 ):
@@ -283,29 +355,45 @@ def test_uninstall_after_the_operator_ran_removes_the_profile_and_its_reports(
     args = deployment_args(e2e_cluster, namespace, f"{release}-kaico")
     with operator_as(kubeconfig, args, tmp_path / "operator.log"):
         wait_for(lambda: reports_for(e2e_cluster, workloads, "llm", "uninstall"), 60, "the report")
-        # As in a cluster: the operator is stopped (its Deployment goes first) while Helm deletes.
-    helm_run(helm, e2e_cluster, "uninstall", release, "-n", namespace, "--timeout", "30s")
-
-    def clean() -> bool:
-        profile = kubectl(e2e_cluster, "get", "conformanceprofile", "uninstall", check=False)
-        return profile.returncode != 0 and not reports_for(
-            e2e_cluster, workloads, "llm", "uninstall"
+        wait_for(
+            lambda: (
+                kubectl(
+                    e2e_cluster, "get", "clusterconformancereport", "uninstall", check=False
+                ).returncode
+                == 0
+            ),
+            60,
+            "the cluster report",
         )
-
+    # As in a cluster, the operator is gone (its Deployment is deleted first) when the hook runs.
+    before = get_json(e2e_cluster, "deployment", "llm", "-n", workloads)["metadata"]
     try:
-        wait_for(clean, 30, "the profile and its reports to be deleted")
+        done, cleanup = uninstall(helm, e2e_cluster, release, namespace, tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert cleanup is not None, "helm ran no cleanup hook"
+        # The hook's command worked with exactly the hook's own ServiceAccount and ClusterRole.
+        assert cleanup.returncode == 0, cleanup.stderr
+        assert "deleted 1 ConformanceReport(s)" in cleanup.stdout, cleanup.stdout
+
+        assert reports_for(e2e_cluster, workloads, "llm", "uninstall") == []
+        for kind, name in (
+            ("conformanceprofile", "uninstall"),
+            ("clusterconformancereport", "uninstall"),
+            ("clusterrole", f"{release}-kaico-cleanup"),
+            ("clusterrolebinding", f"{release}-kaico-cleanup"),
+        ):
+            assert kubectl(e2e_cluster, "get", kind, name, check=False).returncode, (kind, name)
+        # hook-succeeded: the hook's own objects are gone too.
+        for kind in ("serviceaccount", "pod"):
+            gone = kubectl(
+                e2e_cluster, "-n", namespace, "get", kind, f"{release}-kaico-cleanup", check=False
+            )
+            assert gone.returncode, kind
+        kubectl(e2e_cluster, "get", "crd", "conformancereports.kaico.dev")
+        # The workload was not touched.
+        after = get_json(e2e_cluster, "deployment", "llm", "-n", workloads)["metadata"]
+        assert after["resourceVersion"] == before["resourceVersion"]
     finally:
-        # Leave the shared control plane clean for the tests after this one.
-        kubectl(
-            e2e_cluster,
-            "patch",
-            "conformanceprofile",
-            "uninstall",
-            "--type=merge",
-            "-p",
-            '{"metadata":{"finalizers":null}}',
-            check=False,
-        )
         kubectl(e2e_cluster, "delete", "namespace", workloads, "--wait=false", check=False)
 
 
@@ -331,7 +419,9 @@ def rbac_release(e2e_cluster, helm) -> Iterator[tuple[str, str]]:
         "system:serviceaccount:kaico-scoped:scoped-kaico",
     )
     for release, namespace in (("rbac", "kaico-rbac"), ("scoped", "kaico-scoped")):
-        helm_run(helm, e2e_cluster, "uninstall", release, "-n", namespace, check=False)
+        helm_run(
+            helm, e2e_cluster, "uninstall", release, "-n", namespace, "--no-hooks", check=False
+        )
 
 
 def can_i(cluster, user: str, verb: str, resource: str, *where: str) -> bool:
@@ -411,7 +501,9 @@ def test_the_identity_writes_only_kaicos_objects_and_events(e2e_cluster, rbac_re
     assert can_i(e2e_cluster, user, "create", "clusterconformancereports.kaico.dev")
     assert can_i(e2e_cluster, user, "create", "events", *ns)
     # The cluster requirements: cluster-autoscaler's status by name, exporters through the proxy.
-    assert can_i(e2e_cluster, user, "get", "configmaps/cluster-autoscaler-status", "-n", "kube-system")
+    assert can_i(
+        e2e_cluster, user, "get", "configmaps/cluster-autoscaler-status", "-n", "kube-system"
+    )
     assert not can_i(e2e_cluster, user, "get", "configmaps/other", "-n", "kube-system")
     assert can_i(e2e_cluster, user, "get", "services/proxy", *ns)
     assert not can_i(e2e_cluster, user, "create", "services/proxy", *ns)

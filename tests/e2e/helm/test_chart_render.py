@@ -364,3 +364,74 @@ def test_rbac_reads_exactly_what_the_operator_watches(render):
             "verbs": ["list", "watch"],
         }
     ]
+
+
+# --- the uninstall hook -----------------------------------------------------------------------
+
+
+def hook_objects(objects):
+    return [o for o in objects if "helm.sh/hook" in (o["metadata"].get("annotations") or {})]
+
+
+@pytest.mark.helm
+def test_uninstall_runs_kaico_cleanup_after_the_operator_is_gone(render):
+    objects = render(hooks=True)
+    hooks = hook_objects(objects)
+    assert kinds(hooks) == ["ClusterRole", "ClusterRoleBinding", "Pod", "ServiceAccount"]
+    for obj in hooks:
+        annotations = obj["metadata"]["annotations"]
+        # post-delete: the release's objects (the operator among them) are already deleted.
+        assert annotations["helm.sh/hook"] == "post-delete"
+        assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
+        assert obj["metadata"]["name"] == "kaico-cleanup"
+    # Its identity and permissions exist before the Pod that uses them.
+    weight = {o["kind"]: int(o["metadata"]["annotations"]["helm.sh/hook-weight"]) for o in hooks}
+    assert weight["ServiceAccount"] < weight["ClusterRoleBinding"] < weight["Pod"]
+    assert weight["ClusterRole"] < weight["ClusterRoleBinding"]
+    # Exactly: list and delete-collection kaico's two report kinds. No profiles, no CRDs.
+    assert find(hooks, "ClusterRole")["rules"] == [
+        {
+            "apiGroups": ["kaico.dev"],
+            "resources": ["conformancereports", "clusterconformancereports"],
+            "verbs": ["list", "deletecollection"],
+        }
+    ]
+    binding = find(hooks, "ClusterRoleBinding")
+    assert binding["roleRef"]["name"] == "kaico-cleanup"
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "kaico-cleanup", "namespace": "kaico-system"}
+    ]
+    pod = find(hooks, "Pod")["spec"]
+    assert pod["serviceAccountName"] == "kaico-cleanup"
+    # Retried in place by the kubelet; Helm waits for it to succeed.
+    assert pod["restartPolicy"] == "OnFailure"
+    (container,) = pod["containers"]
+    assert container["command"] == ["kaico", "cleanup", "--timeout=120"]
+    assert container["image"] == operator_container(objects)["image"]
+    assert container["securityContext"] == operator_container(objects)["securityContext"]
+    # Its labels match none of the operator's selectors (a ReplicaSet would adopt a bare Pod).
+    selector = find(objects, "Deployment")["spec"]["selector"]["matchLabels"]
+    labels = find(hooks, "Pod")["metadata"]["labels"]
+    assert not selector.items() <= labels.items()
+    assert labels["app.kubernetes.io/component"] == "cleanup"
+
+
+@pytest.mark.helm
+def test_a_scoped_release_cleans_up_only_its_namespaces(render):
+    objects = render(
+        "operator.watchNamespaces={serving,ml}", "cleanup.timeoutSeconds=30", hooks=True
+    )
+    (container,) = find(hook_objects(objects), "Pod")["spec"]["containers"]
+    assert container["command"] == [
+        "kaico",
+        "cleanup",
+        "--timeout=30",
+        "--namespace=serving",
+        "--namespace=ml",
+    ]
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize("sets", [("cleanup.enabled=false",), ("rbac.create=false",)])
+def test_no_hook_when_cleanup_is_off_or_rbac_is_left_to_the_user(render, sets):
+    assert hook_objects(render(*sets, hooks=True)) == []
