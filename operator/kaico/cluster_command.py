@@ -17,6 +17,8 @@ from typing import TextIO
 from conformance.cluster.catalogue import CatalogueError, Level, load_catalogue, supported_versions
 from conformance.cluster.evaluation import ClusterEvaluation, RequirementStatus, evaluate_cluster
 from conformance.cluster.product import evidence_markdown, product_document, validate_product
+from kaico.cluster_probes import ClientProbeApi, ProbeOptions, run_probes
+from kaico.cluster_probes import add_arguments as add_probe_arguments
 
 DESCRIPTION = (
     "Judge the cluster of the current kube context against the CNCF Kubernetes AI Conformance "
@@ -64,17 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     probes = parser.add_argument_group("active probes (create pods and Jobs; off by default)")
     probes.add_argument("--active-probes", action="store_true", default=None,
                         help="run the secure-accelerator-access and gang-scheduling probes")
-    probes.add_argument("--probe-image", default="busybox:1.36",
-                        help="image of the probe pods (default: busybox:1.36)")
-    probes.add_argument("--probe-timeout", type=float, default=120.0, metavar="SECONDS",
-                        help="how long a probe waits for pods or Jobs (default: 120)")
-    probes.add_argument("--gang-namespace", metavar="NS",
-                        help="namespace prepared for the gang scheduler (e.g. with a Kueue "
-                        "LocalQueue); default: a fresh namespace")
-    probes.add_argument("--gang-job-label", action="append", default=[], metavar="KEY=VALUE",
-                        help="label the gang Jobs carry, e.g. kueue.x-k8s.io/queue-name=q; repeatable")
-    probes.add_argument("--gang-negative-window", type=float, default=30.0, metavar="SECONDS",
-                        help="how long the oversized gang must stay unscheduled (default: 30)")
+    add_probe_arguments(probes)
     product = parser.add_argument_group("PRODUCT.yaml")
     product.add_argument("--product-yaml", metavar="FILE|-",
                          help="write the PRODUCT.yaml-shaped document (- for stdout, then the "
@@ -170,9 +162,7 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO |
         inventory = gather_inventory_sync(reader, options)
         probes = ()
         if active:
-            from kaico.cluster_probes import ProbeOptions, run_probes
-
-            probes = run_probes(reader.api_client, inventory, ProbeOptions.from_args(args),
+            probes = run_probes(ClientProbeApi(reader.api_client), inventory, ProbeOptions.from_args(args),
                                 log=lambda line: stderr.write(f"kaico: {line}\n"))
         evaluation = evaluate_cluster(inventory, version, probes=probes)
         if args.product_yaml != "-":

@@ -14,21 +14,30 @@ autoscaler add nodes.
 Every probe runs in its own namespace (or the gang namespace the user prepared), has a
 deadline, and cleans up in ``finally``. A probe that cannot reach a verdict (no accelerator node,
 no readable output) is ``inconclusive``, never a pass.
+
+The probes are blocking code over a ``ProbeApi``: ``ClientProbeApi`` (the ``kubernetes`` client,
+for ``kaico cluster``) or ``LoopProbeApi`` (the operator's authenticated session, its requests
+sent to the operator's event loop from the probe thread).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import secrets
+import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.cluster.evaluation import ProbeOutcome, ProbeResult
 from conformance.cluster.inventory import ClusterInventory
+
+if TYPE_CHECKING:
+    import asyncio
 
 SECURE_ACCESS = "secure_accelerator_access"
 GANG = "gang_scheduling"
@@ -67,34 +76,60 @@ class ProbeOptions:
                    gang_negative_window=args.gang_negative_window)
 
 
-class ProbeApi:
-    """The few raw calls the probes make, over the ``kubernetes`` client's ApiClient."""
+def add_arguments(group: argparse._ActionsContainer) -> None:
+    """The probe flags, shared by ``kaico cluster`` and ``kaico run`` (read by ``from_args``)."""
+    group.add_argument("--probe-image", default=ProbeOptions.image,
+                       help=f"image of the probe pods; mirror it for an air-gapped cluster "
+                       f"(default: {ProbeOptions.image})")
+    group.add_argument("--probe-timeout", type=float, default=ProbeOptions.timeout, metavar="SECONDS",
+                       help=f"how long a probe waits for pods or Jobs (default: {ProbeOptions.timeout:.0f})")
+    group.add_argument("--gang-namespace", metavar="NS",
+                       help="namespace prepared for the gang scheduler (e.g. with a Kueue "
+                       "LocalQueue); default: a fresh namespace")
+    group.add_argument("--gang-job-label", action="append", default=[], metavar="KEY=VALUE",
+                       help="label the gang Jobs carry, e.g. kueue.x-k8s.io/queue-name=q; repeatable")
+    group.add_argument("--gang-negative-window", type=float, default=ProbeOptions.gang_negative_window,
+                       metavar="SECONDS", help="how long the oversized gang must stay unscheduled "
+                       f"(default: {ProbeOptions.gang_negative_window:.0f})")
 
-    def __init__(self, api_client: Any):
-        self._client = api_client
+
+# One request's budget; the probes poll, so a slow answer only delays the next poll.
+REQUEST_TIMEOUT = 30.0
+
+
+class ProbeApi:
+    """The few raw calls the probes make. A subclass sends one request (``send``: status and
+    raw body); this class reads the answer, so every transport answers the probes alike.
+
+    ``stopping`` ends the probes early (the operator shutting down): the next pause raises
+    ``ProbeError``, and each probe's ``finally`` still deletes what it created."""
+
+    def __init__(self, stopping: threading.Event | None = None):
+        self.stopping = stopping or threading.Event()
+
+    def send(self, method: str, path: str, body: dict[str, Any] | None,
+             accept: str) -> tuple[int, bytes | str]:
+        raise NotImplementedError
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None,
              accept: str = "application/json") -> tuple[int, Any]:
-        base, _, query = path.partition("?")
-        headers = {"Accept": accept}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        method, url, headers, payload, _ = self._client.param_serialize(
-            method, base, query_params=urllib.parse.parse_qsl(query) if query else None,
-            header_params=headers, body=body, auth_settings=["BearerToken"],
-        )
         try:
-            response = self._client.call_api(method, url, header_params=headers, body=payload,
-                                             _request_timeout=30)
-            raw = response.read() or b""
+            status, raw = self.send(method, path, body, accept)
+        except ProbeError:
+            raise
         except Exception as error:  # noqa: BLE001 - connection errors end the probe, not the run
-            raise ProbeError(f"{method} {base}: {error}") from None
+            raise ProbeError(f"{method} {path.partition('?')[0]}: {str(error) or type(error).__name__}") from None
+        text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
         if accept != "application/json":
-            return response.status, raw.decode(errors="replace")
+            return status, text
         try:
-            return response.status, json.loads(raw) if raw else {}
+            return status, json.loads(text) if text else {}
         except ValueError:
-            return response.status, {"message": raw[:300].decode(errors="replace")}
+            return status, {"message": text[:300]}
+
+    def pause(self, seconds: float) -> None:
+        if self.stopping.wait(seconds):
+            raise ProbeError("stopped before a verdict (kaico is shutting down)")
 
     def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         status, answer = self.call("POST", path, body)
@@ -120,7 +155,63 @@ class ProbeError(Exception):
     """The probe could not set up; its result is inconclusive."""
 
 
+def refused(results: tuple[ProbeResult, ...]) -> bool:
+    """Whether the API server refused to create a probe's objects (403): the identity lacks
+    the probes' permissions, which deserves a plainer word than "inconclusive"."""
+    return any(r.outcome is ProbeOutcome.INCONCLUSIVE and ": 403 " in r.detail for r in results)
+
+
+class ClientProbeApi(ProbeApi):
+    """Requests over the ``kubernetes`` client's ApiClient (``kaico cluster``)."""
+
+    def __init__(self, api_client: Any, stopping: threading.Event | None = None):
+        super().__init__(stopping)
+        self._client = api_client
+
+    def send(self, method: str, path: str, body: dict[str, Any] | None,
+             accept: str) -> tuple[int, bytes | str]:
+        base, _, query = path.partition("?")
+        headers = {"Accept": accept}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        method, url, headers, payload, _ = self._client.param_serialize(
+            method, base, query_params=urllib.parse.parse_qsl(query) if query else None,
+            header_params=headers, body=body, auth_settings=["BearerToken"],
+        )
+        response = self._client.call_api(method, url, header_params=headers, body=payload,
+                                         _request_timeout=REQUEST_TIMEOUT)
+        return response.status, response.read() or b""
+
+
+# (method, path with query, JSON body, Accept) -> (status, body text), on an event loop.
+LoopRequest = Callable[[str, str, dict[str, Any] | None, str], Awaitable[tuple[int, str]]]
+
+
+class LoopProbeApi(ProbeApi):
+    """Requests sent by a coroutine on ``loop`` (the operator's: its authenticated session),
+    from the probe thread. Never call it on ``loop``'s own thread: it would wait on itself."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, request: LoopRequest,
+                 stopping: threading.Event | None = None):
+        super().__init__(stopping)
+        self._loop = loop
+        self._request = request
+
+    def send(self, method: str, path: str, body: dict[str, Any] | None,
+             accept: str) -> tuple[int, bytes | str]:
+        import asyncio  # here, not at the top: the CLI's parser imports this module
+
+        future = asyncio.run_coroutine_threadsafe(self._request(method, path, body, accept), self._loop)
+        try:
+            return future.result(REQUEST_TIMEOUT)
+        except TimeoutError:
+            future.cancel()
+            raise ProbeError(f"{method} {path.partition('?')[0]}: no answer within "
+                             f"{REQUEST_TIMEOUT:g}s") from None
+
+
 def _namespace(api: ProbeApi, prefix: str) -> str:
+    api.pause(0)  # a stopping operator creates nothing more
     name = f"{prefix}-{secrets.token_hex(3)}"
     api.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                       "metadata": {"name": name, "labels": {PROBE_LABEL: "true"}}})
@@ -129,11 +220,11 @@ def _namespace(api: ProbeApi, prefix: str) -> str:
     while api.get(f"/api/v1/namespaces/{name}/serviceaccounts/default") is None:
         if time.monotonic() > deadline:
             raise ProbeError(f"namespace {name} got no default ServiceAccount")
-        time.sleep(0.5)
+        api.pause(0.5)
     return name
 
 
-def _until(deadline: float, interval: float, check: Callable[[], Any]) -> Any:
+def _until(api: ProbeApi, deadline: float, interval: float, check: Callable[[], Any]) -> Any:
     """Poll ``check`` until it returns something truthy or the deadline passes (None)."""
     while True:
         value = check()
@@ -141,7 +232,7 @@ def _until(deadline: float, interval: float, check: Callable[[], Any]) -> Any:
             return value
         if time.monotonic() >= deadline:
             return None
-        time.sleep(interval)
+        api.pause(interval)
 
 
 # --- secure accelerator access -------------------------------------------------------------------
@@ -203,7 +294,7 @@ def _finished_pod(api: ProbeApi, namespace: str, name: str, options: ProbeOption
         phase = ((pod or {}).get("status") or {}).get("phase")
         return pod if phase in ("Succeeded", "Failed") else None
 
-    return _until(time.monotonic() + options.timeout, options.poll_interval, done)
+    return _until(api, time.monotonic() + options.timeout, options.poll_interval, done)
 
 
 def _count(api: ProbeApi, namespace: str, pod: str, container: str) -> int | None:
@@ -332,7 +423,7 @@ def gang_probes(api: ProbeApi, options: ProbeOptions, log: Log) -> list[ProbeRes
         positive = f"kaico-gang-positive-{suffix}"
         api.create(jobs_path, _gang_job(positive, 2, options))
         jobs.append(positive)
-        state = _until(time.monotonic() + options.timeout, options.poll_interval,
+        state = _until(api, time.monotonic() + options.timeout, options.poll_interval,
                        lambda: _job_condition(api, namespace, positive))
         unbound = [p["metadata"]["name"] for p in _job_pods(api, namespace, positive)
                    if not (p.get("spec") or {}).get("nodeName")]
@@ -353,7 +444,7 @@ def gang_probes(api: ProbeApi, options: ProbeOptions, log: Log) -> list[ProbeRes
                     or (p.get("status") or {}).get("phase") == "Running"]
 
         # Fail at the first bound pod; pass only when the whole window stays empty.
-        bound = _until(time.monotonic() + options.gang_negative_window, options.poll_interval, placed)
+        bound = _until(api, time.monotonic() + options.gang_negative_window, options.poll_interval, placed)
         if bound:
             results.append(result("negative", ProbeOutcome.FAILED,
                                   f"Job {namespace}/{negative} of {options.gang_negative_size} had "
@@ -372,8 +463,8 @@ def gang_probes(api: ProbeApi, options: ProbeOptions, log: Log) -> list[ProbeRes
             api.delete(f"/api/v1/namespaces/{created_namespace}")
 
 
-def run_probes(api_client: Any, inventory: ClusterInventory, options: ProbeOptions,
+def run_probes(api: ProbeApi, inventory: ClusterInventory, options: ProbeOptions,
                log: Log = lambda line: None) -> tuple[ProbeResult, ...]:
-    """Run every active probe; each cleans up after itself whatever happens."""
-    api = ProbeApi(api_client)
+    """Run every active probe; each cleans up after itself whatever happens. Blocking: the
+    operator runs it in a thread (``LoopProbeApi``)."""
     return (*secure_access_probes(api, inventory, options, log), *gang_probes(api, options, log))

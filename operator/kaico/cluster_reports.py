@@ -11,6 +11,11 @@ What triggers a pass: a profile created or edited, the profile's interval (the t
 profile), and, debounced, a change in a *fact* extracted from a watched object (CRDs,
 APIServices, GatewayClasses, Nodes, ...). The watch handlers keep only those small facts per
 object, so a Node heartbeat or a Deployment's status churn compares equal and causes nothing.
+
+Active probes (``spec.activeProbes``) create namespaces, pods and a 1000-pod Job, so they never
+run inside a pass: a pass that judges such a profile starts one background run when the cached
+results are older than the profile's interval, judges with the cached results meanwhile, and
+the run's end brings a new pass. One run at a time serves every profile that asks for probes.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
@@ -27,7 +33,9 @@ from typing import Any
 from conformance.cluster import (
     CatalogueError,
     ClusterEvaluation,
+    ClusterInventory,
     Level,
+    ProbeResult,
     RequirementResult,
     RequirementStatus,
     StatusTransition,
@@ -50,6 +58,7 @@ from conformance.cluster.requirements import is_relevant_workload, looks_like_ac
 from conformance.registry import catalogue
 from kaico.api import API_VERSION, GROUP, VERSION
 from kaico.cluster_inventory import ApiReader, GatherOptions, ReadError, gather_inventory
+from kaico.cluster_probes import refused
 from kaico.kubeapi import ApiError, KubeClient, collection_path
 from kaico.resources import WatchedResource
 from kaico.state import ProfileEntry, Results
@@ -78,6 +87,12 @@ CONDITION_REASONS = {"True": "MustRequirementsMet", "False": "MustRequirementsNo
                      "Unknown": "NotEvaluated"}
 
 WriteObserver = Callable[[str], None]
+# Runs every active probe, blocking (the operator calls it in a worker thread); once the event
+# is set the probes stop early and delete what they created.
+ProbeRunner = Callable[[ClusterInventory, threading.Event], tuple[ProbeResult, ...]]
+# How long a stopping operator waits for a probe run to clean up (within the pod's default
+# 30 s termination grace period).
+PROBE_STOP_SECONDS = 20.0
 
 
 # --- what is watched, and the fact each object is reduced to ---------------------------------
@@ -321,6 +336,37 @@ def transition_events(
     return events
 
 
+# --- active probes ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    """The latest active-probe results, shared by every profile that asks for probes."""
+
+    results: tuple[ProbeResult, ...]
+    finished: datetime
+    problem: str | None = None  # the run itself broke (a bug, not a verdict)
+
+
+def probe_warnings(run: ProbeRun | None) -> list[str]:
+    """What a profile with ``activeProbes`` says about the probe results it was judged with."""
+    if run is None:
+        return ["activeProbes: the first active probe run is in progress; the probed "
+                "requirements rest on passive detection until it finishes"]
+    when = timestamp(run.finished)
+    if run.problem is not None:
+        return [f"activeProbes: the probe run that ended at {when} failed ({run.problem}); "
+                "it is retried after the profile's intervalSeconds"]
+    warnings = [f"activeProbes: probe results of the run that ended at {when} (refreshed "
+                "after the profile's intervalSeconds)"]
+    if refused(run.results):
+        warnings.append("activeProbes: the API server refused to create the probes' objects "
+                        "(403 Forbidden): kaico's ServiceAccount lacks the probes' permissions "
+                        "(Helm: activeProbes.rbac=true), so the probed requirements rest on "
+                        "passive detection")
+    return warnings
+
+
 # --- the I/O half -----------------------------------------------------------------------------
 
 
@@ -345,6 +391,7 @@ class ClusterReports:
         clock: Callable[[], datetime],
         on_write: WriteObserver | None = None,
         debounce_seconds: float = DEBOUNCE_SECONDS,
+        probe_runner: ProbeRunner | None = None,
     ):
         self._client = client
         self._reader = reader
@@ -362,6 +409,11 @@ class ClusterReports:
         self._pass_lock = asyncio.Lock()
         self._pending: asyncio.Task[None] | None = None
         self._instance = socket.gethostname()
+        self._probe_runner = probe_runner
+        self._probe_run: ProbeRun | None = None
+        self._probe_task: asyncio.Task[None] | None = None
+        self._probe_thread: asyncio.Future[tuple[ProbeResult, ...]] | None = None
+        self._stopping = threading.Event()
 
     # --- triggers ---------------------------------------------------------------------------------
 
@@ -438,6 +490,7 @@ class ClusterReports:
             except ReadError as error:
                 logger.warning("cannot read the cluster for its conformance report: %s", error)
                 return
+            self._start_probes_if_due(entries, inventory)
             for entry in entries:
                 try:
                     await self._judge(entry, inventory)
@@ -450,14 +503,17 @@ class ClusterReports:
     async def _judge(self, entry: ProfileEntry, inventory: Any) -> None:
         assert entry.profile is not None
         spec = entry.profile.spec
-        warnings = []
-        if spec.active_probes:
-            warnings.append("activeProbes: the operator does not run active probes yet; "
-                            "run `kaico cluster --active-probes` for them")
+        warnings: list[str] = []
+        probes: tuple[ProbeResult, ...] = ()
+        if spec.active_probes and self._probe_runner is None:
+            warnings.append("activeProbes: this kaico runs no active probes")
+        elif spec.active_probes:
+            warnings = probe_warnings(self._probe_run)
+            probes = self._probe_run.results if self._probe_run is not None else ()
         stored = await self._ensure_report(entry, spec.kubernetes_version)
         try:
             evaluation = evaluate_cluster(
-                inventory, spec.kubernetes_version,
+                inventory, spec.kubernetes_version, probes=probes,
                 workload_tallies=workload_tallies(self._results, entry.name),
             )
         except CatalogueError as error:
@@ -473,6 +529,60 @@ class ClusterReports:
             for kind, reason, message in transition_events(previous, evaluation):
                 await self._post_event(entry.name, stored.uid, kind, reason,
                                        f"{message} under profile {entry.name}")
+
+    # --- active probes ------------------------------------------------------------------------
+
+    @property
+    def probing(self) -> bool:
+        """A probe run is under way."""
+        return self._probe_task is not None and not self._probe_task.done()
+
+    def _start_probes_if_due(self, entries: list[ProfileEntry], inventory: ClusterInventory) -> None:
+        """Start a run when a profile of this pass asks for probes and the latest results are
+        older than its interval (the shortest, when several ask). Never more than one run."""
+        intervals = [e.profile.spec.interval_seconds for e in entries
+                     if e.profile is not None and e.profile.spec.active_probes]
+        if not intervals or self._probe_runner is None or self._stopping.is_set() or self.probing:
+            return
+        latest = self._probe_run
+        if latest is not None and (self._clock() - latest.finished).total_seconds() < min(intervals):
+            return
+        self._probe_task = asyncio.get_running_loop().create_task(
+            self._run_probes(self._probe_runner, inventory), name="kaico-active-probes")
+
+    async def _run_probes(self, runner: ProbeRunner, inventory: ClusterInventory) -> None:
+        """The probes in a worker thread (outside the pass lock), then a pass of the profiles
+        that asked for them, judged with the new results."""
+        logger.info("active probes: starting a run")
+        # An executor future rather than ``asyncio.to_thread`` (a task): kopf cancels every task
+        # when it stops, and a cancelled task would leave its thread running unobserved. ``stop``
+        # waits on this future.
+        self._probe_thread = asyncio.get_running_loop().run_in_executor(
+            None, runner, inventory, self._stopping)
+        try:
+            results, problem = await asyncio.shield(self._probe_thread), None
+        except Exception as error:  # noqa: BLE001 - a broken run is reported, never fatal
+            logger.exception("active probes: the run failed")
+            results, problem = (), str(error) or type(error).__name__
+        if self._stopping.is_set():
+            return  # cut short by the shutdown: nobody is left to read them
+        self._probe_run = ProbeRun(results, self._clock(), problem)
+        logger.info("active probes: the run ended (%d results)", len(results))
+        await self.run([e for e in self._profiles()
+                        if e.profile is not None and e.profile.spec.active_probes])
+
+    async def stop(self, timeout: float = PROBE_STOP_SECONDS) -> None:
+        """The operator is stopping: end a probe run early and wait while its probes delete
+        what they created (their requests go through this event loop, so it must still run:
+        call it from kopf's cleanup, before kopf cancels the tasks and the client closes)."""
+        self._stopping.set()
+        running = [f for f in (self._probe_thread, self._probe_task) if f is not None and not f.done()]
+        if not running:
+            return
+        _, pending = await asyncio.wait(running, timeout=timeout)
+        if pending:
+            logger.warning("active probes: not cleaned up within %.0fs of stopping; delete the "
+                           "namespaces labelled kaico.dev/probe=true", timeout)
 
     async def _ensure_report(self, entry: ProfileEntry, kubernetes_version: str | None) -> _Stored:
         """The report as stored: from memory, else created, else (it exists: a restart) read

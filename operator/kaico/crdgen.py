@@ -69,7 +69,10 @@ PROFILE_DESCRIPTIONS: dict[str, str] = {
     "intervalSeconds": "How often every target is re-evaluated even without changes.",
     "kubernetesVersion": "Kubernetes minor whose AI Conformance requirements apply, e.g. v1.35; "
     "empty follows the cluster.",
-    "activeProbes": "Allow cluster checks that create objects to probe behaviour (opt-in).",
+    "activeProbes": "Also run the active probes (pods and Jobs that show secure accelerator "
+    "access and gang scheduling) for this profile's ClusterConformanceReport, at most once per "
+    "intervalSeconds. They create namespaces, pods and Jobs; the operator needs their permissions "
+    "(Helm value activeProbes.rbac). Opt-in.",
 }
 
 _LABEL_SELECTOR_REQUIREMENT: dict[str, Any] = {

@@ -253,3 +253,10 @@ def _register_cluster(registry: kopf.OperatorRegistry, cluster: ClusterReports) 
 
     kopf.on.event(group="kaico.dev", version="v1alpha1", plural=CLUSTER_REPORT_PLURAL,
                   id="kaico_cluster_report", registry=registry)(on_cluster_report)
+
+    async def stop_probes(**_: Any) -> None:
+        # kopf's cleanup runs before it cancels the tasks it did not start, while the client is
+        # open: a probe run in flight still deletes its namespaces through it.
+        await cluster.stop()
+
+    kopf.on.cleanup(id="kaico_cluster_probes_stop", registry=registry)(stop_probes)

@@ -60,6 +60,26 @@ class KubeClient:
         if self._session is not None:
             await self._session.close()
 
+    async def send(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+    ) -> tuple[int, str]:
+        """Send one request; the status and the body as text, whatever the status."""
+        url = self._info.server.rstrip("/") + path
+        data = json.dumps(body) if body is not None else None
+        headers = {"Accept": accept}
+        if data is not None:
+            headers["Content-Type"] = content_type
+        async with self.session.request(method, url, data=data, headers=headers) as response:
+            text = await response.text(errors="replace")
+        if self._on_request is not None:
+            self._on_request(method, response.status)
+        return response.status, text
+
     async def request(
         self,
         method: str,
@@ -69,20 +89,14 @@ class KubeClient:
         allowed: tuple[int, ...] = (),
     ) -> Response:
         """Send one request; a non-2xx status not in ``allowed`` raises ``ApiError``."""
-        url = self._info.server.rstrip("/") + path
-        data = json.dumps(body) if body is not None else None
-        headers = {"Content-Type": content_type} if data is not None else {}
-        async with self.session.request(method, url, data=data, headers=headers) as response:
-            text = await response.text()
-        if self._on_request is not None:
-            self._on_request(method, response.status)
+        status, text = await self.send(method, path, body, content_type)
         try:
             parsed = json.loads(text) if text else {}
         except json.JSONDecodeError:
             parsed = {"message": text}
-        if response.status >= 300 and response.status not in allowed:
-            raise ApiError(method, path, response.status, str(parsed.get("message", text))[:500])
-        return Response(response.status, parsed if isinstance(parsed, dict) else {})
+        if status >= 300 and status not in allowed:
+            raise ApiError(method, path, status, str(parsed.get("message", text))[:500])
+        return Response(status, parsed if isinstance(parsed, dict) else {})
 
     async def get(self, path: str, allowed: tuple[int, ...] = ()) -> Response:
         return await self.request("GET", path, allowed=allowed)

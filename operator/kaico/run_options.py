@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from kaico.cluster_probes import add_arguments as add_probe_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``kaico run`` flags (the CLI module owns the parser; this module owns the meaning)."""
@@ -28,3 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(peering=False)
     parser.add_argument("--log-level", default="info",
                         choices=("debug", "info", "warning", "error"), help="default: info")
+    probes = parser.add_argument_group(
+        "active probes (run for profiles with spec.activeProbes: true; they create namespaces, "
+        "pods and Jobs)")
+    add_probe_arguments(probes)

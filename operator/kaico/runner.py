@@ -2,7 +2,7 @@
 kopf programmatically, so users never type ``kopf run``.
 
 Credentials come from kaico's own login handler (service account in a pod, else the kubeconfig),
-and the same ``ConnectionInfo`` serves kopf's watches and kaico's writes.
+and the same ``ConnectionInfo`` serves kopf's watches, kaico's writes and the active probes.
 """
 
 from __future__ import annotations
@@ -10,12 +10,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
+from conformance.cluster import ClusterInventory, ProbeResult
 from kaico.cluster_inventory import SessionReader
+from kaico.cluster_probes import LoopProbeApi, ProbeOptions, run_probes
 from kaico.cluster_reports import ClusterReports
 from kaico.controller import Controller
 from kaico.discovery import ServedResources
@@ -28,8 +31,6 @@ from kaico.writer import ReportWriter
 logger = logging.getLogger("kaico.runner")
 
 
-
-
 def _clock() -> datetime:
     return datetime.now(UTC)
 
@@ -37,10 +38,12 @@ def _clock() -> datetime:
 class Operator:
     """The assembled operator; ``run`` blocks until a signal or ``stop_flag``."""
 
-    def __init__(self, per_target_metrics: bool = False):
+    def __init__(self, per_target_metrics: bool = False, probe_options: ProbeOptions | None = None):
         self.results = Results()
         self.connection: kopf.ConnectionInfo | None = None
         self._client: KubeClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.probe_options = probe_options or ProbeOptions()
         self.ready = asyncio.Event()
         self.metrics = Metrics(self.results, per_target_metrics)
         self.writer = ReportWriter(self.client, _clock, self.metrics.count_write)
@@ -50,7 +53,7 @@ class Operator:
         self.metrics.profiles_ready = self.controller.profile_readiness
         self.cluster = ClusterReports(
             self.client, self._cluster_reader, self.results, self.controller.current_profiles,
-            _clock, self.metrics.count_write,
+            _clock, self.metrics.count_write, probe_runner=self._run_probes,
         )
         self.metrics.cluster_samples = self.cluster.requirement_samples
         self.registry = kopf.OperatorRegistry()
@@ -69,6 +72,17 @@ class Operator:
         client = self.client()
         assert self.connection is not None  # client() raised otherwise
         return SessionReader(client.session, self.connection.server)
+
+    def _run_probes(self, inventory: ClusterInventory, stopping: threading.Event) -> tuple[ProbeResult, ...]:
+        """In a worker thread: the probes' requests go back to the event loop, over the
+        writer's session, so they carry kopf's credentials like every other call."""
+        assert self._loop is not None  # passes, and so probe runs, happen only inside run()
+        api = LoopProbeApi(self._loop, self._probe_request, stopping)
+        return run_probes(api, inventory, self.probe_options, log=lambda line: logger.info("%s", line))
+
+    async def _probe_request(self, method: str, path: str, body: dict[str, Any] | None,
+                             accept: str) -> tuple[int, str]:
+        return await self.client().send(method, path, body, accept=accept)
 
     def _login(self, **kwargs: Any) -> kopf.ConnectionInfo | None:
         info = kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
@@ -89,6 +103,7 @@ class Operator:
         # Handler logs stay logs: Events are kaico's deliberate output (transitions only).
         settings.posting.enabled = False
         settings.watching.server_timeout = 300
+        self._loop = asyncio.get_running_loop()
         runner = None
         if metrics_port:
             runner = await start_http_server(
@@ -105,6 +120,9 @@ class Operator:
                 stop_flag=stop_flag,
             )
         finally:
+            # Normally done by kopf's cleanup already; when kopf was cancelled instead, a probe
+            # run still deletes its namespaces through the client, so it closes after.
+            await self.cluster.stop()
             if runner is not None:
                 await runner.cleanup()
             if self._client is not None:
@@ -120,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
     # kopf's own logger is chatty at INFO about every watch stream; keep it at warning unless asked.
     if args.log_level != "debug":
         logging.getLogger("kopf").setLevel(logging.WARNING)
-    operator = Operator(per_target_metrics=args.per_target_metrics)
+    operator = Operator(per_target_metrics=args.per_target_metrics,
+                        probe_options=ProbeOptions.from_args(args))
     namespaces = [] if args.all_namespaces else list(args.namespace)
     try:
         asyncio.run(operator.run(namespaces, args.metrics_address, args.metrics_port, args.peering))

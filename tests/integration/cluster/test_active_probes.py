@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from kaico.cluster_inventory import KubeconfigReader, gather_inventory_sync
 from kaico.cluster_probes import (
+    ClientProbeApi,
     ProbeApi,
     ProbeOptions,
     accelerator_mode,
@@ -30,6 +31,7 @@ class ScriptedApi(ProbeApi):
     (pod, container); Jobs complete and their pods are bound unless told otherwise."""
 
     def __init__(self, counts: dict[tuple[str, str], int], gang_holds: bool = True):
+        super().__init__()
         self.counts = counts
         self.gang_holds = gang_holds
         self.created: list[dict[str, Any]] = []
@@ -133,7 +135,7 @@ def test_probes_on_the_control_plane_judge_and_clean_up(judge: Judge):
     inventory = gather_inventory_sync(reader)
     options = ProbeOptions(timeout=15, gang_negative_window=10, poll_interval=0.5)
     lines: list[str] = []
-    results = run_probes(reader.api_client, inventory, options, lines.append)
+    results = run_probes(ClientProbeApi(reader.api_client), inventory, options, lines.append)
     found = {r.name: r.outcome for r in results}
     # kwok runs Job pods to completion but has no kubelet to print logs: access is inconclusive.
     assert found["secure-accelerator-access/positive"] is ProbeOutcome.INCONCLUSIVE

@@ -1,8 +1,10 @@
 """ClusterConformanceReports: the facts that trigger a pass, the status written, the Conformant
-condition, Events on transitions, writes only on change (also across a restart), the metric."""
+condition, Events on transitions, writes only on change (also across a restart), the metric, and
+when the active probes run (one background run, cached, only for the profiles that ask)."""
 
 import asyncio
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,9 +12,11 @@ from kaico.cluster_inventory import ReadError
 from kaico.cluster_reports import (
     CLUSTER_WATCHES,
     ClusterReports,
+    ProbeRun,
     cluster_status,
     evaluation_from_status,
     fact_of,
+    probe_warnings,
     report_body,
     transition_events,
     unevaluated_status,
@@ -27,6 +31,8 @@ from kaico.status import digest
 from conformance.cluster import (
     ClusterInventory,
     InventoryClass,
+    ProbeOutcome,
+    ProbeResult,
     RequirementStatus,
     evaluate_cluster,
 )
@@ -322,3 +328,216 @@ def test_the_metric_has_one_series_per_requirement_at_its_current_status():
     assert f'requirement="ai_inference",status="{status_of(evaluation, "ai_inference").value}"' in text
     cluster.profile_deleted("default")
     assert "kaico_cluster_requirements{" not in metrics.exposition().decode()
+
+
+# --- active probes: one background run, cached, shared by the profiles that ask ---------------------
+
+
+GANG_PASSED = tuple(ProbeResult("gang_scheduling", f"gang-scheduling/{name}", ProbeOutcome.PASSED,
+                                "scripted") for name in ("positive", "negative"))
+REFUSED = (ProbeResult("gang_scheduling", "gang-scheduling/positive", ProbeOutcome.INCONCLUSIVE,
+                       'creating Namespace kaico-probe-gang-1a2b3c: 403 namespaces is forbidden: '
+                       'User "system:serviceaccount:kaico-system:kaico" cannot create resource'),)
+REPORTS = "/apis/kaico.dev/v1alpha1/clusterconformancereports"
+
+
+class ScriptedProbes:
+    """A probe runner that counts its runs and returns scripted results. While ``hold`` is set a
+    run stays in flight (until released, or until the operator's stop event ends it)."""
+
+    def __init__(self, results: tuple[ProbeResult, ...] = GANG_PASSED):
+        self.results = results
+        self.runs = 0
+        self.hold = threading.Event()
+        self.stopped = False
+
+    def __call__(self, inventory: ClusterInventory, stopping: threading.Event) -> tuple[ProbeResult, ...]:
+        assert isinstance(inventory, ClusterInventory)
+        self.runs += 1
+        while self.hold.is_set():
+            if stopping.wait(0.01):
+                self.stopped = True
+                return ()
+        return self.results
+
+
+def probe_profile(name: str, active: bool, interval: int = 60) -> Any:
+    return profile_entry({"apiVersion": "kaico.dev/v1alpha1", "kind": "ConformanceProfile",
+                          "metadata": {"name": name, "uid": f"uid-{name}", "generation": 1},
+                          "spec": {"intervalSeconds": interval, "activeProbes": active}})
+
+
+class ProbedCluster:
+    """ClusterReports over the fake API with two profiles, one asking for probes, and a clock
+    the test moves."""
+
+    def __init__(self, runner: ScriptedProbes, interval: int = 60):
+        self.api = FakeApi()
+        self.now = NOW
+        self.runner = runner
+        self.entries = [probe_profile("probed", True, interval), probe_profile("plain", False)]
+        self.reports = ClusterReports(lambda: self.api, lambda: self.api, Results(), lambda: self.entries,
+                                      lambda: self.now, debounce_seconds=0.01, probe_runner=runner)
+
+    def status(self, name: str) -> dict[str, Any]:
+        return self.api.store[f"{REPORTS}/{name}"]["status"]
+
+    def gang(self, name: str) -> dict[str, Any]:
+        return next(r for r in self.status(name)["requirements"] if r["id"] == "gang_scheduling")
+
+    async def settle(self) -> None:
+        """Until the probe run and the pass it brings are over."""
+        for _ in range(500):
+            if not self.reports.probing:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("the probe run did not end")
+
+
+def test_a_probe_run_starts_in_the_background_and_its_end_judges_only_the_asking_profile():
+    cluster = ProbedCluster(ScriptedProbes())
+
+    async def scenario() -> None:
+        await cluster.reports.run(cluster.entries)
+        assert cluster.runner.runs <= 1 and cluster.reports.probing  # started, not awaited by the pass
+        assert any("first active probe run is in progress" in w for w in cluster.status("probed")["warnings"])
+        assert cluster.gang("probed")["status"] == "NotImplemented"  # passive: no gang scheduler
+        await cluster.settle()
+
+    asyncio.run(scenario())
+    assert cluster.runner.runs == 1
+    probed = cluster.gang("probed")
+    assert probed["status"] == "Implemented"
+    assert "Probe gang-scheduling/negative passed: scripted." in probed["notes"]
+    assert "probe gang-scheduling/negative (passed)" in probed["evidence"]
+    assert any(w.startswith("activeProbes: probe results of the run that ended at 2026-06-01T00:00:00Z")
+               for w in cluster.status("probed")["warnings"])
+    # The profile without activeProbes is judged passively, and says nothing of probes.
+    plain = cluster.gang("plain")
+    assert plain["status"] == "NotImplemented" and "Probe" not in plain["notes"]
+    assert not any("activeProbes" in w for w in cluster.status("plain")["warnings"])
+
+
+def test_cached_results_serve_every_pass_until_the_interval_then_one_refresh():
+    cluster = ProbedCluster(ScriptedProbes(), interval=60)
+
+    async def runs_after(*passes: Any) -> int:
+        for one in passes:
+            await one
+        await cluster.settle()
+        return cluster.runner.runs
+
+    async def scenario() -> list[int]:
+        runs = [await runs_after(cluster.reports.run(cluster.entries))]
+        cluster.now = NOW + timedelta(seconds=59)
+        runs.append(await runs_after(
+            cluster.reports.run(cluster.entries),  # a watched change, within the interval
+            cluster.reports.profile_changed(probe_profile("probed", True, 60)),
+        ))
+        cluster.now = NOW + timedelta(seconds=60)
+        runs.append(await runs_after(cluster.reports.run([cluster.entries[1]])))  # plain only
+        runs.append(await runs_after(cluster.reports.run(cluster.entries)))
+        return runs
+
+    assert asyncio.run(scenario()) == [1, 1, 1, 2]
+    assert cluster.gang("probed")["status"] == "Implemented"  # cached results kept meanwhile
+    assert any("ended at 2026-06-01T00:01:00Z" in w for w in cluster.status("probed")["warnings"])
+
+
+def test_only_one_probe_run_is_in_flight_and_passes_meanwhile_do_not_wait_for_it():
+    runner = ScriptedProbes()
+    runner.hold.set()
+    cluster = ProbedCluster(runner)
+
+    async def scenario() -> tuple[int, bool]:
+        for _ in range(3):
+            await asyncio.wait_for(cluster.reports.run(cluster.entries), timeout=5)
+            await asyncio.sleep(0.05)
+        cluster.now = NOW + timedelta(hours=1)  # even when overdue
+        await cluster.reports.run(cluster.entries)
+        in_flight = (runner.runs, cluster.reports.probing)
+        runner.hold.clear()
+        await cluster.settle()
+        return in_flight
+
+    assert asyncio.run(scenario()) == (1, True)
+    assert runner.runs == 1 and cluster.gang("probed")["status"] == "Implemented"
+
+
+def test_a_profile_without_active_probes_never_starts_a_run():
+    cluster = ProbedCluster(ScriptedProbes())
+
+    async def scenario() -> None:
+        await cluster.reports.run([cluster.entries[1]])
+        await cluster.reports.profile_changed(cluster.entries[1])
+        await asyncio.sleep(0.05)
+
+    asyncio.run(scenario())
+    assert cluster.runner.runs == 0 and not cluster.reports.probing
+
+
+def test_stopping_ends_a_run_in_flight_and_writes_nothing_after_it():
+    runner = ScriptedProbes()
+    runner.hold.set()
+    cluster = ProbedCluster(runner)
+
+    async def scenario() -> int:
+        await cluster.reports.run(cluster.entries)
+        for _ in range(100):
+            if runner.runs:
+                break
+            await asyncio.sleep(0.01)
+        writes = len(cluster.api.writes)
+        await cluster.reports.stop(timeout=5)
+        assert not cluster.reports.probing
+        await cluster.reports.run(cluster.entries)  # a late pass starts nothing
+        return writes
+
+    writes = asyncio.run(scenario())
+    assert runner.stopped and runner.runs == 1
+    assert len(cluster.api.writes) == writes  # the cut-short run brought no pass
+    assert any("in progress" in w for w in cluster.status("probed")["warnings"])
+
+
+def test_refused_probes_say_plainly_that_the_rbac_is_missing():
+    cluster = ProbedCluster(ScriptedProbes(REFUSED))
+
+    async def scenario() -> None:
+        await cluster.reports.run(cluster.entries)
+        await cluster.settle()
+
+    asyncio.run(scenario())
+    warnings = cluster.status("probed")["warnings"]
+    assert any("403 Forbidden" in w and "activeProbes.rbac=true" in w for w in warnings), warnings
+    # Inconclusive: the requirement keeps its passive status, with the refusal in its notes.
+    gang = cluster.gang("probed")
+    assert gang["status"] == "NotImplemented" and "403 namespaces is forbidden" in gang["notes"]
+    assert probe_warnings(ProbeRun(GANG_PASSED, NOW))[1:] == []
+
+
+def test_a_broken_probe_run_is_reported_and_retried_after_the_interval():
+    runner = ScriptedProbes()
+    calls = []
+
+    def broken(inventory: ClusterInventory, stopping: threading.Event) -> tuple[ProbeResult, ...]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("scripted bug")
+        return runner(inventory, stopping)
+
+    cluster = ProbedCluster(runner)
+    cluster.reports = ClusterReports(lambda: cluster.api, lambda: cluster.api, Results(),
+                                     lambda: cluster.entries, lambda: cluster.now, probe_runner=broken)
+
+    async def scenario() -> None:
+        await cluster.reports.run(cluster.entries)
+        await cluster.settle()
+        assert any("failed (scripted bug)" in w for w in cluster.status("probed")["warnings"])
+        await cluster.reports.run(cluster.entries)
+        assert len(calls) == 1  # not before the interval
+        cluster.now = NOW + timedelta(seconds=60)
+        await cluster.reports.run(cluster.entries)
+        await cluster.settle()
+
+    asyncio.run(scenario())
+    assert len(calls) == 2 and cluster.gang("probed")["status"] == "Implemented"

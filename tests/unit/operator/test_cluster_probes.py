@@ -1,0 +1,111 @@
+"""The operator's transport for the active probes: requests made from the probe thread run as
+coroutines on the operator's event loop, answer like the CLI's transport, stay bounded in time,
+and a stopping operator ends the probes at their next pause."""
+
+import asyncio
+import threading
+import time
+
+import pytest
+from kaico import cluster_probes
+from kaico.cli import build_parser
+from kaico.cluster_probes import LoopProbeApi, ProbeError, ProbeOptions, refused
+
+from conformance.cluster import ProbeOutcome, ProbeResult
+
+
+def on_a_loop(respond, probe):
+    """Run ``probe(api)`` in a worker thread while the loop serves ``respond`` coroutines."""
+
+    async def scenario():
+        loop_thread = threading.get_ident()
+        seen = []
+
+        async def request(method, path, body, accept):
+            seen.append((method, path, body, accept, threading.get_ident() == loop_thread))
+            return await respond(method, path)
+
+        api = LoopProbeApi(asyncio.get_running_loop(), request)
+        return await asyncio.to_thread(probe, api), seen
+
+    return asyncio.run(scenario())
+
+
+def test_requests_run_on_the_loop_and_answers_are_read_like_the_clients():
+    async def respond(method, path):
+        if path.endswith("/log?container=probe"):
+            return 200, "RESULT: ACCELERATOR_COUNT=1\n"
+        if method == "POST":
+            return 403, '{"message": "namespaces is forbidden"}'
+        return 200, '{"kind": "Pod", "status": {"phase": "Succeeded"}}'
+
+    def probe(api):
+        pod = api.get("/api/v1/namespaces/n/pods/granted")
+        log = api.call("GET", "/api/v1/namespaces/n/pods/granted/log?container=probe", accept="text/plain")
+        with pytest.raises(ProbeError, match="creating Namespace x: 403 namespaces is forbidden"):
+            api.create("/api/v1/namespaces", {"kind": "Namespace", "metadata": {"name": "x"}})
+        return pod, log
+
+    (pod, log), seen = on_a_loop(respond, probe)
+    assert pod == {"kind": "Pod", "status": {"phase": "Succeeded"}}
+    assert log == (200, "RESULT: ACCELERATOR_COUNT=1\n")
+    assert [s[-1] for s in seen] == [True, True, True]  # every request ran on the loop's thread
+    assert seen[1][3] == "text/plain" and seen[2][2] == {"kind": "Namespace", "metadata": {"name": "x"}}
+
+
+def test_a_failed_or_unanswered_request_ends_the_probe_not_the_operator(monkeypatch):
+    monkeypatch.setattr(cluster_probes, "REQUEST_TIMEOUT", 0.2)
+    cancelled = []
+
+    async def respond(method, path):
+        if path.startswith("/slow"):
+            try:
+                await asyncio.sleep(5)
+            except asyncio.CancelledError:
+                cancelled.append(path)
+                raise
+        raise ConnectionResetError("connection reset by peer")
+
+    def probe(api):
+        errors = []
+        for path in ("/slow?watch=1", "/api/v1/namespaces/x"):
+            try:
+                api.call("GET", path)
+            except ProbeError as error:
+                errors.append(str(error))
+        return errors
+
+    errors, _ = on_a_loop(respond, probe)
+    assert errors == ["GET /slow: no answer within 0.2s", "GET /api/v1/namespaces/x: connection reset by peer"]
+    assert cancelled == ["/slow?watch=1"]  # the abandoned request does not linger on the loop
+
+
+def test_a_stopping_operator_ends_the_probes_at_their_next_pause():
+    stopping = threading.Event()
+    api = LoopProbeApi(asyncio.new_event_loop(), None, stopping)
+    started = time.monotonic()
+    api.pause(0.01)  # not stopping: an ordinary sleep
+    stopping.set()
+    with pytest.raises(ProbeError, match="shutting down"):
+        api.pause(30)
+    assert time.monotonic() - started < 5
+
+
+def test_a_403_on_creating_probe_objects_counts_as_refused():
+    forbidden = ProbeResult("gang_scheduling", "gang-scheduling/positive", ProbeOutcome.INCONCLUSIVE,
+                            "creating Namespace kaico-probe-gang-1: 403 namespaces is forbidden")
+    timeout = ProbeResult("gang_scheduling", "gang-scheduling/positive", ProbeOutcome.INCONCLUSIVE,
+                          "the granted pod did not finish within 120s (device-plugin)")
+    assert refused((timeout, forbidden)) and not refused((timeout,))
+
+
+def test_kaico_run_takes_the_probe_flags_kaico_cluster_has():
+    args = build_parser().parse_args(["run", "--probe-image", "registry.local/busybox:1.36",
+                                      "--probe-timeout", "15", "--gang-namespace", "gangs",
+                                      "--gang-job-label", "kueue.x-k8s.io/queue-name=q",
+                                      "--gang-negative-window", "10"])
+    assert ProbeOptions.from_args(args) == ProbeOptions(
+        image="registry.local/busybox:1.36", timeout=15, gang_namespace="gangs",
+        gang_job_labels={"kueue.x-k8s.io/queue-name": "q"}, gang_negative_window=10)
+    assert ProbeOptions.from_args(build_parser().parse_args(["run"])) == ProbeOptions()
+    assert ProbeOptions.from_args(build_parser().parse_args(["cluster"])) == ProbeOptions()
