@@ -518,6 +518,8 @@ def test_the_identity_writes_only_kaicos_objects_and_events(e2e_cluster, rbac_re
         ("update", "conformancereports.kaico.dev"),
         ("create", "conformanceprofiles.kaico.dev"),
         ("delete", "conformanceprofiles.kaico.dev"),
+        # A profile's status, yes; the profile itself (spec, metadata), no.
+        ("patch", "conformanceprofiles.kaico.dev"),
         ("patch", "events"),
         ("create", "clusterkopfpeerings.kopf.dev"),
     ):

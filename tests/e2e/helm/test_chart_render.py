@@ -207,8 +207,8 @@ def test_rbac_reads_what_is_watched_and_writes_only_kaicos_own_objects(render):
             assert verbs == set(READ), (group, resource, verbs)
     assert granted[("kaico.dev", "conformancereports")] == {*READ, "create", "delete"}
     assert granted[("kaico.dev", "conformancereports/status")] == {"patch"}
-    # patch on profiles: kept so kopf can drop bookkeeping it once wrote on our own objects.
-    assert granted[("kaico.dev", "conformanceprofiles")] == {*READ, "patch"}
+    # Profiles are only read; their status is written through the subresource.
+    assert granted[("kaico.dev", "conformanceprofiles")] == set(READ)
     assert granted[("kaico.dev", "conformanceprofiles/status")] == {"patch"}
     assert granted[("apiextensions.k8s.io", "customresourcedefinitions")] == {"list", "watch"}
     # --standalone: no kopf peering objects.
