@@ -215,12 +215,18 @@ def _namespace(api: ProbeApi, prefix: str) -> str:
     name = f"{prefix}-{secrets.token_hex(3)}"
     api.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                       "metadata": {"name": name, "labels": {PROBE_LABEL: "true"}}})
-    # Pods are refused until the namespace's default ServiceAccount exists.
+    # Pods are refused until the namespace's default ServiceAccount exists. The caller only
+    # learns the name on return, so a wait that ends otherwise (a timeout, the operator
+    # stopping) deletes the namespace here.
     deadline = time.monotonic() + 30
-    while api.get(f"/api/v1/namespaces/{name}/serviceaccounts/default") is None:
-        if time.monotonic() > deadline:
-            raise ProbeError(f"namespace {name} got no default ServiceAccount")
-        api.pause(0.5)
+    try:
+        while api.get(f"/api/v1/namespaces/{name}/serviceaccounts/default") is None:
+            if time.monotonic() > deadline:
+                raise ProbeError(f"namespace {name} got no default ServiceAccount")
+            api.pause(0.5)
+    except ProbeError:
+        api.delete(f"/api/v1/namespaces/{name}")
+        raise
     return name
 
 

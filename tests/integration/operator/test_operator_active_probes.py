@@ -91,5 +91,9 @@ def test_the_operator_probes_for_the_profile_that_asks_and_cleans_up_when_stoppe
     # close would open a new session that nobody closes).
     assert "Unclosed" not in log, log[-3000:]
     # The probes deleted their namespaces on the way out; the namespace controller removes them.
-    wait_for(lambda: probe_namespaces(api) == [], timeout=180, interval=1,
-             message="no kaico.dev/probe=true namespace left")
+    try:
+        wait_for(lambda: probe_namespaces(api) == [], timeout=180, interval=1,
+                 message="no kaico.dev/probe=true namespace left")
+    except AssertionError:
+        left = {n: (api.get("namespace", n) or {}).get("status") for n in probe_namespaces(api)}
+        raise AssertionError(f"probe namespaces left after the stop: {left}\n{operator.log.read_text()[-4000:]}") from None

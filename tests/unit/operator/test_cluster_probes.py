@@ -109,3 +109,32 @@ def test_kaico_run_takes_the_probe_flags_kaico_cluster_has():
         gang_job_labels={"kueue.x-k8s.io/queue-name": "q"}, gang_negative_window=10)
     assert ProbeOptions.from_args(build_parser().parse_args(["run"])) == ProbeOptions()
     assert ProbeOptions.from_args(build_parser().parse_args(["cluster"])) == ProbeOptions()
+
+
+class StopsWhileTheNamespaceIsNew(cluster_probes.ProbeApi):
+    """The namespace is created; the operator starts stopping before its ServiceAccount exists."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def send(self, method, path, body, accept):
+        self.calls.append((method, path))
+        if method == "POST":
+            return 201, b"{}"
+        if path.endswith("/serviceaccounts/default"):
+            self.stopping.set()
+            return 404, b"{}"
+        return 200, b"{}"
+
+
+def test_a_namespace_whose_wait_is_cut_short_is_deleted_not_left_behind():
+    api = StopsWhileTheNamespaceIsNew()
+    (result,) = cluster_probes.gang_probes(api, ProbeOptions(), lambda line: None)
+    assert result.outcome is ProbeOutcome.INCONCLUSIVE and "shutting down" in result.detail
+    (created,) = [path for method, path in api.calls if method == "POST"]
+    assert created == "/api/v1/namespaces"
+    deleted = [path for method, path in api.calls if method == "DELETE"]
+    assert len(deleted) == 1 and deleted[0].startswith("/api/v1/namespaces/kaico-probe-gang-")
+    # No pod or Job was created in it.
+    assert not any("/jobs" in path or "/pods" in path for _, path in api.calls)
