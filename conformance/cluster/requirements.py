@@ -568,7 +568,8 @@ def gang_scheduling(inventory: ClusterInventory, requirement: Requirement) -> De
         return Decision(
             IMPLEMENTED,
             f"{_listing(healthy)} installed: CRDs Established and controller ready. All-or-nothing "
-            "placement itself is shown by the gang-scheduling probe (--active-probes).",
+            "placement itself is shown by the gang-scheduling probe (--active-probes, or a profile's "
+            "spec.activeProbes).",
             tuple(evidence),
         )
     if partial:
@@ -794,7 +795,7 @@ def secure_accelerator_access(inventory: ClusterInventory, requirement: Requirem
     ready, unready = _workload_readiness(plugins)
     mechanisms = (["device plugin"] if nodes else []) + (["DRA"] if slices else [])
     isolation = (" Isolation between containers is shown only by the secure-accelerator-access "
-                 "probe (--active-probes).")
+                 "probe (--active-probes, or a profile's spec.activeProbes).")
     if mechanisms:
         note = (f"Accelerators are requested only through the {' and '.join(mechanisms)} "
                 f"({len(nodes)} node(s), {len(slices)} ResourceSlice(s)).")
