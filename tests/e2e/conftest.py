@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 from e2e_support import ROOT, third_party_crd_files
-from kaico.localcluster import ClusterError, LocalCluster, ToolNotFound, find_binary
+from kaico.localcluster import LocalCluster, ToolNotFound, find_binary
 
 from tests.dependencies import missing as _missing
+from tests.dependencies import start_control_plane
 
 
 @pytest.fixture(scope="session")
@@ -33,13 +34,7 @@ def helm() -> Path:
 @pytest.fixture(scope="session")
 def e2e_cluster(shared_dir: Path) -> Iterator[LocalCluster]:
     """A control plane with GPU nodes, kaico's CRDs and the third-party CRDs kaico watches."""
-    try:
-        cluster = LocalCluster()
-        cluster.start()
-    except ToolNotFound as missing:
-        pytest.fail(f"{missing} (`make tools` builds it)", pytrace=False)
-    except ClusterError as failed:
-        pytest.fail(f"local control plane did not start: {failed}", pytrace=False)
+    cluster = start_control_plane()
     try:
         files = [ROOT / "crds", *third_party_crd_files(shared_dir)]
         # One server-side apply: several real CRDs exceed the client-side annotation size limit.

@@ -21,7 +21,9 @@ from typing import Any
 
 import pytest
 import yaml
-from kaico.localcluster import ClusterError, LocalCluster, ToolNotFound
+from kaico.localcluster import LocalCluster
+
+from tests.dependencies import start_control_plane
 
 HERE = Path(__file__).resolve().parent
 LOCAL_CRDS = HERE / "crds"
@@ -50,14 +52,7 @@ _CLUSTER: dict[str, LocalCluster] = {}
 @pytest.fixture(scope="session")
 def local_cluster() -> Iterator[LocalCluster]:
     """The session's control plane, with two 8-GPU nodes and one CPU node."""
-    try:
-        cluster = LocalCluster()
-        cluster.start()
-    except ToolNotFound as e:
-        pytest.fail(f"{e}\n(`make tools` builds them; `pytest -m 'not cluster'` skips these tests)",
-                    pytrace=False)
-    except ClusterError as e:
-        pytest.fail(f"local control plane did not start: {e}", pytrace=False)
+    cluster = start_control_plane()
     _CLUSTER["cluster"] = cluster
     old = os.environ.get("KUBECONFIG")
     os.environ["KUBECONFIG"] = str(cluster.kubeconfig)

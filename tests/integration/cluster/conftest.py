@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 import yaml
 from kaico.cluster_inventory import GatherOptions, KubeconfigReader, gather_inventory_sync
-from kaico.localcluster import ClusterError, LocalCluster, ToolNotFound
+from kaico.localcluster import LocalCluster
 
 from conformance.cluster.evaluation import ClusterEvaluation, RequirementStatus, evaluate_cluster
+from tests.dependencies import start_control_plane
 
 HERE = Path(__file__).resolve().parent
 CRDS = HERE / "crds"
@@ -28,13 +29,7 @@ CRDS = HERE / "crds"
 
 @pytest.fixture(scope="package")
 def conformance_cluster() -> Iterator[LocalCluster]:
-    try:
-        cluster = LocalCluster()
-        cluster.start()
-    except ToolNotFound as error:
-        pytest.fail(f"{error}\n(`make tools` builds them)", pytrace=False)
-    except ClusterError as error:
-        pytest.fail(f"local control plane did not start: {error}", pytrace=False)
+    cluster = start_control_plane()
     try:
         yield cluster
     finally:
