@@ -159,6 +159,8 @@ class Controller:
         self._flush_task: asyncio.Task[None] | None = None
         self._profiles_seen: dict[str, tuple[str | None, int | None]] = {}
         self._last_full_run: dict[str, float] = {}
+        # Profiles whose full pass is under way: their counts are partial until it ends.
+        self._running: set[str] = set()
 
     def remember(self, indexes: Indexes) -> Indexes:
         """Keep the (live) index views for work that runs outside a handler: the coalesced
@@ -341,6 +343,10 @@ class Controller:
                            indexes: Indexes) -> None:
         """The periodic pass: re-evaluate everything under the profile once its interval is due
         (catches what no watch event reports, e.g. an expiring waiver), then publish status."""
+        if entry.name in self._running:
+            # The profile's own event is still evaluating everything under it (just after a
+            # start, or an edit): publishing now would write partial counts, then the full ones.
+            return
         interval = entry.profile.spec.interval_seconds if entry.profile else None
         last = self._last_full_run.get(entry.name)
         if interval is not None and (last is None or time.monotonic() - last >= interval):
@@ -348,6 +354,13 @@ class Controller:
         await self.publish_profile_status(entry, current_status)
 
     async def run_profile(self, entry: ProfileEntry, indexes: Indexes) -> None:
+        self._running.add(entry.name)
+        try:
+            await self._run_profile(entry, indexes)
+        finally:
+            self._running.discard(entry.name)
+
+    async def _run_profile(self, entry: ProfileEntry, indexes: Indexes) -> None:
         self._last_full_run[entry.name] = time.monotonic()
         self._facts_version += 1  # a full pass also rebuilds the facts from the indexes
         if entry.profile is None:

@@ -44,3 +44,42 @@ def test_adaptation_parameters_unite_the_accelerator_names_of_all_profiles():
     assert "example.com/npu" in params.gpu_resource_names and "nvidia.com/gpu" in params.gpu_resource_names
     # An invalid profile contributes nothing.
     assert adaptation_parameters([]) == adaptation_parameters([entry({"checks": "bad"})])
+
+
+def test_the_periodic_pass_publishes_no_status_while_the_profiles_full_pass_runs():
+    """After a start the profile's own event evaluates every workload under it; a periodic tick
+    meanwhile would publish partial counts (then the full ones: two needless writes)."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from kaico.controller import Controller
+    from kaico.state import Results
+
+    class Writer:
+        def __init__(self):
+            self.published = []
+
+        async def write_profile_status(self, name, status, current):
+            self.published.append(name)
+            return True
+
+    async def scenario():
+        writer = Writer()
+        controller = Controller(writer, Results(), None, None, lambda: datetime.now(UTC))
+        release = asyncio.Event()
+
+        async def full_pass(entry_, indexes):
+            await release.wait()
+
+        controller._run_profile = full_pass
+        profile = entry({"intervalSeconds": 3600})
+        running = asyncio.create_task(controller.run_profile(profile, None))
+        await asyncio.sleep(0)
+        await controller.profile_tick(profile, None, None)
+        assert writer.published == []
+        release.set()
+        await running
+        await controller.profile_tick(profile, None, None)
+        assert writer.published == ["p"]
+
+    asyncio.run(scenario())
