@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Development tools (local control plane, demo, generators) live in hack/kaico_dev, outside the wheel.
+DEV_PYTHON = PYTHONPATH=$(CURDIR)/hack $(BIN)/python
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Third-party CRDs and sample manifests used by the tests (never copied into the repo).
 KAICO_SHARED ?= $(abspath $(CURDIR)/../shared)
@@ -34,15 +36,15 @@ tools:
 ## cluster-up: start the local control plane with fake GPU nodes in the background and print `export KUBECONFIG=…`
 cluster-up: setup
 	@hack/build-tools.sh >&2
-	@$(BIN)/python -m kaico.localcluster up
+	@$(DEV_PYTHON) -m kaico_dev.localcluster up
 
 ## cluster-down: stop the local control plane started by cluster-up
 cluster-down: setup
-	@$(BIN)/python -m kaico.localcluster down
+	@$(DEV_PYTHON) -m kaico_dev.localcluster down
 
 ## demo: the local control plane with GPU nodes, the examples, the operator, and the reports
 demo: setup tools
-	$(BIN)/python -m kaico.demo $(DEMO_ARGS)
+	$(DEV_PYTHON) -m kaico_dev.demo $(DEMO_ARGS)
 
 ## bench: engine throughput and CLI wall time (prints ratios against a baseline)
 bench: setup

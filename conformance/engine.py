@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from conformance.accelerators import workload_asks
+from conformance.catalogue import catalogue
 from conformance.facts import ClusterFacts, missing_facts_message
 from conformance.findings import Finding, Outcome, Result, Severity
 from conformance.profile import Profile
-from conformance.registry import CheckSpec, catalogue
+from conformance.registry import CheckSpec
 from conformance.report import Report, TargetRef
 from conformance.workload import ServingWorkload
 

@@ -15,10 +15,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from conformance.catalogue import catalogue
 from conformance.facts import LabelSelector
 from conformance.findings import Severity
 from conformance.parameters import Parameters
-from conformance.registry import catalogue
 
 API_VERSION = "kaico.dev/v1alpha1"
 KIND = "ConformanceProfile"

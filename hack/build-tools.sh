@@ -11,7 +11,7 @@
 #                                              /etcd-v3.6.16/etcd
 #                                              /kwok-v0.8.0/kwok
 #                                              /helm-v3.22.0/helm
-# kaico.localcluster resolves binaries the same way (operator/kaico/localcluster/tools.py).
+# kaico_dev.localcluster resolves binaries the same way (hack/kaico_dev/localcluster/tools.py).
 #
 # KUBEBUILDER_ASSETS (setup-envtest's directory with etcd, kube-apiserver, kubectl): binaries found
 # there are not built; the harness takes them from there first.

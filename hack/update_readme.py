@@ -13,9 +13,9 @@ sys.path[:0] = [str(REPO), str(REPO / "operator")]
 
 
 def generated_sections() -> dict[str, str]:
-    from kaico.output import render_catalogue_markdown
+    from kaico.cli.render.catalogue import render_catalogue_markdown
 
-    from conformance.registry import catalogue
+    from conformance.catalogue import catalogue
 
     return {"checks": render_catalogue_markdown(list(catalogue().values()))}
 

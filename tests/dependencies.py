@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from kaico.localcluster import ClusterError, LocalCluster, ToolNotFound
+from kaico_dev.localcluster import ClusterError, LocalCluster, ToolNotFound
 
 
 def missing(message: str) -> None:

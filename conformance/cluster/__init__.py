@@ -1,7 +1,7 @@
 """Cluster conformance: the CNCF Kubernetes AI Conformance requirements, judged passively on an
 inventory of facts read from a cluster (``evaluate_cluster``), plus the PRODUCT.yaml document.
 
-Pure like the rest of ``conformance``: the inventory is gathered elsewhere (``kaico.cluster_inventory``
+Pure like the rest of ``conformance``: the inventory is gathered elsewhere (``kaico.cluster.reader``
 for the CLI, the operator's indexes), and nothing here talks to a cluster.
 """
 

@@ -1,6 +1,6 @@
 """The CNCF Kubernetes AI Conformance requirements per Kubernetes minor, loaded from package data.
 
-``conformance/requirements/<minor>.yaml`` holds one checklist each (ids, categories, levels and
+``conformance/cluster/versions/<minor>.yaml`` holds one checklist each (ids, categories, levels and
 descriptions exactly as the CNCF publishes them, plus kaico's annotations). They are validated
 with pydantic on load, so a malformed file fails loudly at import time of the first caller, not
 halfway through an evaluation.
@@ -96,7 +96,7 @@ def supported_versions() -> tuple[str, ...]:
     """The Kubernetes minors with a shipped catalogue, oldest first ("1.33", ...)."""
     names = [
         entry.name[: -len(".yaml")]
-        for entry in resources.files("conformance.requirements").iterdir()
+        for entry in resources.files("conformance.cluster.versions").iterdir()
         if entry.name.endswith(".yaml")
     ]
     return tuple(sorted(names, key=_minor))
@@ -126,10 +126,10 @@ def load_catalogue(version: str) -> RequirementCatalogue:
             f"no AI Conformance requirements for Kubernetes {minor}; "
             f"kaico knows {', '.join(supported_versions())}"
         )
-    text = resources.files("conformance.requirements").joinpath(f"{minor}.yaml").read_text()
+    text = resources.files("conformance.cluster.versions").joinpath(f"{minor}.yaml").read_text()
     catalogue = RequirementCatalogue.model_validate(yaml.safe_load(text))
     if catalogue.kubernetes_version != minor:
-        raise CatalogueError(f"requirements/{minor}.yaml declares {catalogue.kubernetes_version}")
+        raise CatalogueError(f"versions/{minor}.yaml declares {catalogue.kubernetes_version}")
     return catalogue
 
 

@@ -32,7 +32,7 @@ from conformance.cluster.components import (
     Component,
     workloads_of,
 )
-from conformance.cluster.evaluation import Decision, RequirementStatus
+from conformance.cluster.exposition import assess_exposition
 from conformance.cluster.inventory import (
     ClusterInventory,
     InventoryClass,
@@ -41,7 +41,7 @@ from conformance.cluster.inventory import (
     ServiceFact,
     WorkloadFact,
 )
-from conformance.cluster.metrics import assess_exposition
+from conformance.cluster.results import Decision, RequirementStatus
 from conformance.parameters import Parameters
 
 DecisionFunction = Callable[[ClusterInventory, Requirement], Decision]

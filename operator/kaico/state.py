@@ -14,8 +14,15 @@ from dataclasses import dataclass
 from conformance.findings import Result
 from conformance.profile import Profile, ProfileError
 from conformance.report import Report
-from kaico.affected import WorkloadKey
-from kaico.status import ProfileCounts
+
+WorkloadKey = tuple[str, str, str]  # (kind, namespace, name)
+
+
+@dataclass(frozen=True)
+class ProfileCounts:
+    conformant: int = 0
+    non_conformant: int = 0
+    errored: int = 0
 
 
 @dataclass(frozen=True)

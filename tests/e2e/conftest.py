@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from e2e_support import ROOT, third_party_crd_files
-from kaico.localcluster import LocalCluster, ToolNotFound, find_binary
+from kaico_dev.localcluster import LocalCluster, ToolNotFound, find_binary
 
 from tests.dependencies import missing as _missing
 from tests.dependencies import start_control_plane

@@ -1,5 +1,5 @@
 """Integration tests against the local control plane (real etcd, kube-apiserver, controllers,
-scheduler and kwok GPU nodes; see kaico.localcluster).
+scheduler and kwok GPU nodes; see kaico_dev.localcluster).
 
 * Every test under tests/integration is marked ``cluster`` by the hook below, so
   ``pytest -m "not cluster"`` runs the pure tests alone.
@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from kaico.localcluster import LocalCluster
+from kaico_dev.localcluster import LocalCluster
 
 from tests.dependencies import start_control_plane
 

@@ -1,5 +1,5 @@
 """No orphans: the control plane goes away when its owner stops, is interrupted or is killed, and
-the background mode (`python -m kaico.localcluster up/down`) works end to end.
+the background mode (`python -m kaico_dev.localcluster up/down`) works end to end.
 
 Each case starts its own second cluster in a child Python process, so it never disturbs the
 session's cluster (ports are picked free, work directories are separate)."""
@@ -16,14 +16,14 @@ import time
 from pathlib import Path
 
 import pytest
-from kaico.localcluster import tool_versions
+from kaico_dev.localcluster import tool_versions
 
 OPERATOR_DIR = Path(__file__).resolve().parents[2] / "operator"
 
 # Starts a cluster with one node, prints its state as JSON, then sleeps until killed.
 CHILD = textwrap.dedent("""
     import json, sys, time
-    from kaico.localcluster import GpuNodeSpec, LocalCluster
+    from kaico_dev.localcluster import GpuNodeSpec, LocalCluster
     c = LocalCluster(sys.argv[1], nodes=[GpuNodeSpec("kwok-gpu-0")], keep_work_dir=False)
     c.start()
     print(json.dumps(c.state()), flush=True)
@@ -88,7 +88,7 @@ def test_no_orphans_when_owner_is_signalled(tmp_path: Path, sig: int) -> None:
 
 def test_background_mode_up_status_down(tmp_path: Path) -> None:
     state_dir = tmp_path / "state"
-    base = [sys.executable, "-m", "kaico.localcluster", "--state-dir", str(state_dir)]
+    base = [sys.executable, "-m", "kaico_dev.localcluster", "--state-dir", str(state_dir)]
     up = subprocess.run([*base, "up", "--gpu-nodes", "1", "--cpu-nodes", "0"], capture_output=True,
                         text=True, env=_env(), timeout=240)
     assert up.returncode == 0, up.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kaico.localcluster import GpuNodeSpec, LocalCluster, tool_versions
+from kaico_dev.localcluster import GpuNodeSpec, LocalCluster, tool_versions
 
 
 def get(cluster: LocalCluster, *args: str) -> Any:

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import yaml
-from kaico.localcluster import LocalCluster
+from kaico_dev.localcluster import LocalCluster
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("KAICO_SHARED") or REPO.parent / "shared")

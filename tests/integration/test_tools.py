@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from kaico.localcluster import find_binary, find_toolset, tool_versions
-from kaico.localcluster.tools import DEFAULT_VERSIONS, ToolNotFound
+from kaico_dev.localcluster import find_binary, find_toolset, tool_versions
+from kaico_dev.localcluster.tools import DEFAULT_VERSIONS, ToolNotFound
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -312,11 +312,11 @@ def test_prometheus_rule_has_the_four_alerts_with_configured_durations(render):
 
 @pytest.mark.helm
 def test_rbac_reads_exactly_what_the_operator_watches(render):
-    """Every kind the operator watches (kaico.resources for workloads and their facts,
-    kaico.cluster_reports for the cluster requirements) is readable from the right role, and
+    """Every kind the operator watches (kaico.kube.resources for workloads and their facts,
+    kaico.cluster.controller for the cluster requirements) is readable from the right role, and
     nothing else is."""
-    from kaico.cluster_reports import CLUSTER_WATCHES
-    from kaico.resources import FACTS, PROFILES, REPORTS, TARGETS
+    from kaico.cluster.controller import CLUSTER_WATCHES
+    from kaico.kube.resources import FACTS, PROFILES, REPORTS, TARGETS
 
     objects = render()
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 import yaml
-from kaico.cluster_inventory import GatherOptions, KubeconfigReader, gather_inventory_sync
-from kaico.localcluster import LocalCluster
+from kaico.cluster.reader import GatherOptions, KubeconfigReader, gather_inventory_sync
+from kaico_dev.localcluster import LocalCluster
 
 from conformance.cluster.evaluation import ClusterEvaluation, RequirementStatus, evaluate_cluster
 from tests.dependencies import start_control_plane

@@ -7,8 +7,7 @@ import time
 from typing import Any
 
 import pytest
-from kaico.cluster_inventory import KubeconfigReader, gather_inventory_sync
-from kaico.cluster_probes import (
+from kaico.cluster.probes import (
     ClientProbeApi,
     ProbeApi,
     ProbeOptions,
@@ -17,6 +16,7 @@ from kaico.cluster_probes import (
     run_probes,
     secure_access_probes,
 )
+from kaico.cluster.reader import KubeconfigReader, gather_inventory_sync
 
 from conformance.cluster.evaluation import ProbeOutcome, RequirementStatus, evaluate_cluster
 from conformance.cluster.inventory import ClusterInventory, NodeFact, ResourceSliceFact

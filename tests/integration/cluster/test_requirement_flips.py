@@ -9,7 +9,7 @@ import ssl
 from typing import Any
 
 import aiohttp
-from kaico.cluster_inventory import (
+from kaico.cluster.reader import (
     KubeconfigReader,
     SessionReader,
     gather_inventory,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kaico.localcluster import LocalCluster
+from kaico_dev.localcluster import LocalCluster
 from operator_harness import REPO, Api, OperatorProcess
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kaico.localcluster import LocalCluster
+from kaico_dev.localcluster import LocalCluster
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from kaico.localcluster import LocalCluster
+from kaico_dev.localcluster import LocalCluster
 from operator_harness import REPO, Api, wait_for
 from operator_manifests import profile, vllm_deployment
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kaico.localcluster import LocalCluster
+from kaico_dev.localcluster import LocalCluster
 from operator_harness import Api, free_port, wait_for
 from operator_manifests import (
     POD_MONITOR_CRD,

@@ -5,7 +5,8 @@ import json
 from xml.etree import ElementTree
 
 import pytest
-from kaico.cli import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, main
+from kaico.cli import main
+from kaico.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE
 
 GOOD_DEPLOYMENT = """
 apiVersion: apps/v1
@@ -149,7 +150,7 @@ def test_a_bad_flag_exits_2():
 
 @pytest.mark.parametrize("fmt", ["table", "markdown", "json"])
 def test_checks_lists_every_registered_check(fmt):
-    from conformance.registry import catalogue
+    from conformance.catalogue import catalogue
 
     code, out, _ = run("checks", "-o", fmt)
     assert code == EXIT_OK

@@ -3,7 +3,7 @@
 import io
 
 import pytest
-from kaico.manifests import ManifestError, load, parse_text
+from kaico.cli.manifests import ManifestError, load, parse_text
 
 
 def test_multi_document_yaml_yields_each_object_with_its_document_index():

@@ -1,6 +1,6 @@
 """Reading Prometheus text and judging accelerator metrics the way the upstream test does."""
 
-from conformance.cluster.metrics import assess_exposition, parse_exposition
+from conformance.cluster.exposition import assess_exposition, parse_exposition
 
 
 def test_parses_labels_escapes_comments_and_timestamps():

@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from conformance.catalogue import catalogue
 from conformance.findings import Severity
 from conformance.profile import ProfileError, builtin_profile, parse_profile
-from conformance.registry import catalogue
 
 
 def profile_document(**spec):

@@ -1,7 +1,7 @@
 """A related object's change re-evaluates only the workloads it can affect."""
 
-from kaico.affected import affected_workloads
-from kaico.facts import facts_of
+from kaico.workloads.affected import affected_workloads
+from kaico.workloads.object_facts import facts_of
 
 from conformance.accelerators import workload_asks
 from conformance.parameters import Parameters

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from kaico.cleanup import CleanupError, Deleted, clean, namespace_filter
+from kaico.cli.cleanup import CleanupError, Deleted, clean, namespace_filter
 
 
 @pytest.mark.parametrize(

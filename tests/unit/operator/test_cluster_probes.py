@@ -7,9 +7,9 @@ import threading
 import time
 
 import pytest
-from kaico import cluster_probes
 from kaico.cli import build_parser
-from kaico.cluster_probes import LoopProbeApi, ProbeError, ProbeOptions, refused
+from kaico.cluster import probes as cluster_probes
+from kaico.cluster.probes import LoopProbeApi, ProbeError, ProbeOptions, refused
 
 from conformance.cluster import ProbeOutcome, ProbeResult
 

@@ -8,8 +8,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kaico.cluster_inventory import ReadError
-from kaico.cluster_reports import (
+from kaico.api.conventions import digest
+from kaico.cluster.controller import (
     CLUSTER_WATCHES,
     ClusterReports,
     ProbeRun,
@@ -22,11 +22,11 @@ from kaico.cluster_reports import (
     unevaluated_status,
     workload_tallies,
 )
-from kaico.handlers import profile_entry
-from kaico.kubeapi import Response
-from kaico.metrics import Metrics
+from kaico.cluster.reader import ReadError
+from kaico.kube.client import Response
+from kaico.runtime.handlers import profile_entry
+from kaico.runtime.metrics import Metrics
 from kaico.state import Results, TargetResult
-from kaico.status import digest
 
 from conformance.cluster import (
     ClusterInventory,
@@ -181,7 +181,7 @@ def test_a_stored_status_reads_back_as_the_evaluation_it_came_from():
 
 
 def test_workload_tallies_count_targets_per_requirement_for_one_profile():
-    from conformance.registry import catalogue
+    from conformance.catalogue import catalogue
 
     check, spec = next((i, c) for i, c in catalogue().items() if c.requirement == "secure_accelerator_access")
     unrelated = next(i for i, c in catalogue().items() if c.requirement is None)

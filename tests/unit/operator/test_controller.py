@@ -1,8 +1,8 @@
 """Profile selection and the parameters used to adapt bodies into the index."""
 
-from kaico.controller import adaptation_parameters, selects
-from kaico.handlers import profile_entry
+from kaico.runtime.handlers import profile_entry
 from kaico.state import ProfileEntry
+from kaico.workloads.controller import adaptation_parameters, selects
 
 from conformance.workload import ServingWorkload
 
@@ -52,8 +52,8 @@ def test_the_periodic_pass_publishes_no_status_while_the_profiles_full_pass_runs
     import asyncio
     from datetime import UTC, datetime
 
-    from kaico.controller import Controller
     from kaico.state import Results
+    from kaico.workloads.controller import Controller
 
     class Writer:
         def __init__(self):

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kaico import crdgen
+from kaico_dev import crdgen
 
+from conformance.catalogue import catalogue
 from conformance.profile import ProfileSpec, parse_profile
-from conformance.registry import catalogue
 
 CRDS = Path(__file__).resolve().parents[3] / "crds"
 
@@ -31,7 +31,7 @@ def walk(node: dict, path: str = ""):
 
 def test_the_crd_files_are_what_the_models_generate():
     stale = crdgen.drifted(CRDS)
-    assert not stale, f"run `python -m kaico.crdgen`: {stale} differ from the models"
+    assert not stale, f"run `python -m kaico_dev.crdgen`: {stale} differ from the models"
 
 
 def test_every_field_has_a_description_so_kubectl_explain_teaches_the_api():
@@ -104,7 +104,7 @@ def test_the_check_mode_exits_one_on_drift(tmp_path):
 
 
 def test_the_cluster_report_status_accepts_the_engines_cluster_evaluation_as_is():
-    from kaico.api import ClusterReportStatus
+    from kaico.api.models import ClusterReportStatus
 
     from conformance.cluster.catalogue import Level
     from conformance.cluster.evaluation import (

@@ -1,7 +1,7 @@
 """Per-object facts (the index values) and their merge into ClusterFacts."""
 
-from kaico.facts import facts_of, merge_facts
-from kaico.resources import FACTS, TARGETS, known_classes
+from kaico.kube.resources import FACTS, TARGETS, known_classes
+from kaico.workloads.object_facts import facts_of, merge_facts
 
 from conformance.facts import FactClass
 
@@ -48,7 +48,7 @@ def test_every_fact_kind_the_engine_reads_is_watched_and_every_adapter_kind_is_a
 def test_a_crd_counts_as_served_only_when_established_and_its_version_served():
     import asyncio
 
-    from kaico.discovery import ServedResources, crd_serves
+    from kaico.kube.discovery import ServedResources, crd_serves
 
     crd = {"spec": {"group": "monitoring.coreos.com", "names": {"plural": "podmonitors"},
                     "versions": [{"name": "v1", "served": True}]},

@@ -3,8 +3,8 @@ and event handlers on kinds kaico does not own, and no timer or daemon at all (a
 would put a finalizer on every ConformanceProfile, blocking its deletion while kaico is down)."""
 
 from kaico.cli import build_parser
-from kaico.resources import FACTS, TARGETS
-from kaico.runner import Operator
+from kaico.kube.resources import FACTS, TARGETS
+from kaico.runtime.runner import Operator
 
 
 def selectors(registry_part) -> set[tuple[str | None, str | None]]:

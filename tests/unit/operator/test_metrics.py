@@ -1,6 +1,6 @@
 """Metrics are rebuilt from the in-memory results: aggregates by default, per-target on request."""
 
-from kaico.metrics import Metrics
+from kaico.runtime.metrics import Metrics
 from kaico.state import Results
 from prometheus_client.parser import text_string_to_metric_families
 

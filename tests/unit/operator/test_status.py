@@ -3,15 +3,9 @@
 import re
 from datetime import UTC, datetime, timedelta
 
-from kaico.status import (
-    ProfileCounts,
-    digest,
-    find_condition,
-    profile_status,
-    report_body,
-    report_name,
-    report_status,
-)
+from kaico.api.conventions import digest, find_condition
+from kaico.state import ProfileCounts
+from kaico.workloads.status import profile_status, report_body, report_name, report_status
 
 from conformance.findings import Finding, Result, Severity
 from conformance.profile import ProfileError

@@ -4,10 +4,10 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from kaico.kubeapi import Response
+from kaico.kube.client import Response
 from kaico.state import ProfileEntry
-from kaico.status import report_name
-from kaico.writer import ReportWriter, StoredReport
+from kaico.workloads.status import report_name
+from kaico.workloads.writer import ReportWriter, StoredReport
 
 from conformance.findings import Finding, Result, Severity
 from conformance.report import Report, TargetRef

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.catalogue import catalogue
 from conformance.facts import (
     AutoscalerFacts,
     ClusterFacts,
@@ -17,7 +18,6 @@ from conformance.facts import (
 )
 from conformance.findings import Outcome
 from conformance.parameters import Parameters
-from conformance.registry import catalogue
 from conformance.workload import (
     Container,
     PodTemplate,

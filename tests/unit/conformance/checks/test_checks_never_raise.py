@@ -5,6 +5,7 @@ The engine would turn an exception into an ``error`` finding, but a check must n
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conformance.catalogue import catalogue
 from conformance.facts import (
     AutoscalerFacts,
     ClusterFacts,
@@ -18,7 +19,6 @@ from conformance.facts import (
 )
 from conformance.findings import Outcome
 from conformance.parameters import Parameters
-from conformance.registry import catalogue
 from conformance.relations import orphan_autoscalers
 from conformance.workload import (
     Container,

@@ -1,0 +1,72 @@
+"""The ``kaico`` command: one module per subcommand, each exposing ``DESCRIPTION``,
+``add_arguments(parser)`` and ``run(args, streams)``; shared exit codes and profile loading live
+in ``kaico.cli.common``.
+
+Only the chosen command's module is imported (and only its flags are built), so ``kaico check``
+and ``kaico --help`` never import the operator. Exit codes: ``kaico.cli.common``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import TextIO
+
+from kaico.cli.common import EXIT_OK, EXIT_UNUSABLE, Streams, UsageError
+
+# name -> (module, one-line help); the order is the order `kaico --help` lists them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("kaico.cli.check", "check manifests offline (files, directories, or - for stdin)"),
+    "checks": ("kaico.cli.checks", "list the check catalogue"),
+    "cluster": ("kaico.cli.cluster",
+                "judge the current cluster against the CNCF AI Conformance requirements"),
+    "cleanup": ("kaico.cli.cleanup", "delete the reports kaico wrote (after stopping the operator)"),
+    "run": ("kaico.cli.run", "run the operator against the current kube context"),
+}
+
+
+def _chosen(argv: list[str]) -> str | None:
+    for argument in argv:
+        if not argument.startswith("-"):
+            return argument if argument in COMMANDS else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s flags are built (all of them when ``command`` is None)."""
+    parser = argparse.ArgumentParser(
+        prog="kaico",
+        description="Kubernetes AI Conformance: check model-serving workloads and clusters.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    for name, (module_name, help_text) in COMMANDS.items():
+        if command is not None and name != command:
+            commands.add_parser(name, help=help_text)
+            continue
+        module = importlib.import_module(module_name)
+        module.add_arguments(commands.add_parser(name, help=help_text, description=module.DESCRIPTION))
+    return parser
+
+
+def main(argv: list[str] | None = None, stdout: TextIO | None = None,
+         stdin: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    streams = Streams(stdout or sys.stdout, stderr or sys.stderr, stdin)
+    command = _chosen(argv)
+    try:
+        parser = build_parser(command if command is not None else "")
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return EXIT_UNUSABLE if exit_.code else EXIT_OK
+    try:
+        module = importlib.import_module(COMMANDS[args.command][0])
+        return module.run(args, streams)
+    except UsageError as error:
+        streams.stderr.write(f"kaico: {error}\n")
+        return EXIT_UNUSABLE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

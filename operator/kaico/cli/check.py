@@ -1,0 +1,82 @@
+"""``kaico check``: evaluate manifests offline against a profile."""
+
+from __future__ import annotations
+
+import argparse
+
+from kaico.cli.common import EXIT_FAILED, EXIT_OK, Streams, UsageError, load_profile
+
+DESCRIPTION = (
+    "Evaluate model-serving manifests against a conformance profile. Other objects in the input "
+    "(Nodes, HPAs, Services, PDBs, ...) are the cluster facts."
+)
+
+OUTPUT_FORMATS = ("table", "json", "junit", "policyreport")
+
+# Kinds without a namespace: the CLI leaves them alone when defaulting namespaces.
+CLUSTER_SCOPED_KINDS = frozenset({
+    "Node", "Namespace", "RuntimeClass", "DeviceClass", "ResourceSlice", "ClusterServingRuntime",
+    "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "PriorityClass",
+    "StorageClass", "PersistentVolume", "GatewayClass", "APIService", "ConformanceProfile",
+    "ClusterConformanceReport", "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration", "ClusterQueue", "ResourceFlavor", "ClusterPolicyReport",
+})
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--filename", action="append", required=True, metavar="PATH",
+                        help="manifest file, directory (recursive) or - for stdin; repeatable")
+    parser.add_argument("--profile", default="default", metavar="NAME|FILE",
+                        help="built-in profile name or ConformanceProfile file (default: default)")
+    parser.add_argument("--cluster-facts", action="append", default=[], metavar="PATH",
+                        help="extra objects (Nodes, RuntimeClasses, ...) used only as facts")
+    parser.add_argument("-o", "--output", choices=OUTPUT_FORMATS, default="table")
+    parser.add_argument("--fail-on", choices=("critical", "high", "medium", "low", "info"),
+                        default="low",
+                        help="exit 1 when a check at or above this severity fails (default: low)")
+    parser.add_argument("-n", "--namespace", default="default",
+                        help="namespace for objects that name none (default: default)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="table output: show passing and skipped checks too")
+
+
+def _with_default_namespace(body: dict, namespace: str) -> dict:
+    metadata = body.get("metadata")
+    if body.get("kind") in CLUSTER_SCOPED_KINDS or not isinstance(metadata, dict):
+        return body
+    if metadata.get("namespace"):
+        return body
+    return {**body, "metadata": {**metadata, "namespace": namespace}}
+
+
+def run(args: argparse.Namespace, streams: Streams) -> int:
+    from conformance.engine import evaluate_objects
+    from conformance.findings import Severity
+    from conformance.profile import now_utc
+    from kaico.cli.manifests import ManifestError, load
+    from kaico.cli.render import evaluation as render
+
+    profile = load_profile(args.profile)
+    try:
+        loaded = load(args.filename, stdin=streams.stdin)
+        facts_loaded = load(args.cluster_facts, stdin=streams.stdin) if args.cluster_facts else []
+    except ManifestError as error:
+        raise UsageError(str(error)) from None
+    objects = [(_with_default_namespace(o.body, args.namespace), o.source) for o in loaded]
+    facts_objects = [_with_default_namespace(o.body, args.namespace) for o in facts_loaded]
+    evaluation = evaluate_objects(objects, profile, now_utc(), facts_objects)
+
+    renderers = {
+        "table": lambda: render.render_table(evaluation, verbose=args.verbose),
+        "json": lambda: render.render_json(evaluation),
+        "junit": lambda: render.render_junit(evaluation),
+        "policyreport": lambda: render.render_policyreport(evaluation),
+    }
+    streams.stdout.write(renderers[args.output]())
+
+    threshold = Severity(args.fail_on)
+    failing = any(report.failing_at(threshold) for report in evaluation.reports)
+    orphan_severity = profile.severities.get("scaling-target-resolves")
+    if evaluation.orphans and orphan_severity and orphan_severity.rank >= threshold.rank:
+        failing = True
+    return EXIT_FAILED if failing else EXIT_OK

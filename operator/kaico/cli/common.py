@@ -1,0 +1,82 @@
+"""What every ``kaico`` command shares: exit codes, the usage error, profile loading and the
+active-probe flags. Commands import this module; it imports no command back.
+
+Exit codes (stable, for CI):
+  0  nothing at or above ``--fail-on`` failed (``cluster``: every MUST met)
+  1  something did (a failing or erroring check, an orphan autoscaler, a MUST not met)
+  2  unusable input: unreadable file, YAML error, unknown or invalid profile, bad flag,
+     no reachable cluster, a missing optional dependency
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_UNUSABLE = 2
+
+
+class UsageError(Exception):
+    """Unusable input; the CLI prints the message and exits 2."""
+
+
+@dataclass(frozen=True)
+class Streams:
+    """The standard streams a command reads and writes (tests pass their own)."""
+
+    stdout: TextIO
+    stderr: TextIO
+    stdin: TextIO | None = None
+
+
+def load_profile(reference: str):
+    """A built-in profile by name, or a ConformanceProfile YAML file."""
+    import yaml
+
+    from conformance.profile import BUILTIN_PROFILES, ProfileError, builtin_profile, parse_profile
+
+    try:
+        if reference in BUILTIN_PROFILES:
+            return builtin_profile(reference)
+        path = Path(reference)
+        if not path.exists():
+            raise UsageError(
+                f"profile {reference!r}: neither a built-in profile "
+                f"({', '.join(BUILTIN_PROFILES)}) nor a file"
+            )
+        try:
+            documents = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+        except yaml.YAMLError as error:
+            raise UsageError(f"{reference}: YAML error: {error}") from None
+        profiles = [d for d in documents if isinstance(d, dict) and d.get("kind") == "ConformanceProfile"]
+        if len(profiles) != 1:
+            raise UsageError(f"{reference}: expected one ConformanceProfile, found {len(profiles)}")
+        return parse_profile(profiles[0], source=reference)
+    except ProfileError as error:
+        raise UsageError(
+            f"invalid profile {error.source}:\n" + "\n".join(f"  {p}" for p in error.problems)
+        ) from None
+
+
+def add_probe_arguments(group: argparse._ActionsContainer) -> None:
+    """The active-probe flags, shared by ``kaico cluster`` and ``kaico run`` (read by
+    ``kaico.cluster.probes.ProbeOptions.from_args``)."""
+    from kaico.cluster.probes import ProbeOptions
+
+    group.add_argument("--probe-image", default=ProbeOptions.image,
+                       help=f"image of the probe pods; mirror it for an air-gapped cluster "
+                       f"(default: {ProbeOptions.image})")
+    group.add_argument("--probe-timeout", type=float, default=ProbeOptions.timeout, metavar="SECONDS",
+                       help=f"how long a probe waits for pods or Jobs (default: {ProbeOptions.timeout:.0f})")
+    group.add_argument("--gang-namespace", metavar="NS",
+                       help="namespace prepared for the gang scheduler (e.g. with a Kueue "
+                       "LocalQueue); default: a fresh namespace")
+    group.add_argument("--gang-job-label", action="append", default=[], metavar="KEY=VALUE",
+                       help="label the gang Jobs carry, e.g. kueue.x-k8s.io/queue-name=q; repeatable")
+    group.add_argument("--gang-negative-window", type=float, default=ProbeOptions.gang_negative_window,
+                       metavar="SECONDS", help="how long the oversized gang must stay unscheduled "
+                       f"(default: {ProbeOptions.gang_negative_window:.0f})")

@@ -1,0 +1,160 @@
+"""Rendering evaluations for people and for CI: table, JSON, JUnit XML, PolicyReport YAML.
+
+The JSON shape is stable API (README "JSON output"); the table is for a terminal 80 columns
+wide; JUnit is one test suite per target and one test case per check.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from xml.etree import ElementTree
+
+import yaml
+
+from conformance.engine import Evaluation
+from conformance.findings import Result
+from conformance.report import Report
+
+WIDTH = 80
+_LABEL = {
+    Result.PASS: "PASS",
+    Result.FAIL: "FAIL",
+    Result.WARN: "WARN",
+    Result.ERROR: "ERROR",
+    Result.SKIP: "SKIP",
+}
+_SHOWN_BY_DEFAULT = (Result.FAIL, Result.ERROR, Result.WARN)
+
+
+def _wrap(text: str, indent: int) -> list[str]:
+    return textwrap.wrap(
+        text, WIDTH, initial_indent=" " * indent, subsequent_indent=" " * indent,
+        break_on_hyphens=False,
+    ) or [" " * indent]
+
+
+def render_table(evaluation: Evaluation, verbose: bool = False) -> str:
+    """One block per workload: a heading with the verdict, then the findings that need
+    attention (all of them with ``verbose``), each message wrapped under its check id."""
+    lines: list[str] = []
+    for report in evaluation.reports:
+        verdict = "conformant" if report.conformant else "NOT CONFORMANT"
+        heading = report.target.display
+        pad = WIDTH - len(heading) - len(verdict)
+        lines.append(heading + " " * max(pad, 2) + verdict)
+        if report.source:
+            lines.append(f"  from {report.source}")
+        shown = [
+            f for f in report.results
+            if verbose or f.result in _SHOWN_BY_DEFAULT
+        ]
+        for finding in shown:
+            mark = _LABEL[finding.result] + (" (waived)" if finding.waived else "")
+            lines.append(f"  {mark:<7} {finding.severity.value:<8} {finding.check}")
+            lines.extend(_wrap(finding.message, 10))
+        counts = ", ".join(f"{n} {r}" for r, n in report.summary.items() if n)
+        lines.append(f"  {counts}")
+        lines.append("")
+    if evaluation.orphans:
+        lines.append("Orphan autoscalers")
+        for orphan in evaluation.orphans:
+            lines.extend(_wrap(orphan.message, 2))
+        lines.append("")
+    for warning in evaluation.warnings:
+        lines.extend(_wrap(f"warning: {warning}", 0))
+    conformant = sum(1 for r in evaluation.reports if r.conformant)
+    lines.append(
+        f"{len(evaluation.reports)} workload(s): {conformant} conformant, "
+        f"{len(evaluation.reports) - conformant} not conformant"
+        + (f"; {len(evaluation.orphans)} orphan autoscaler(s)" if evaluation.orphans else "")
+    )
+    return "\n".join(lines) + "\n"
+
+
+def render_json(evaluation: Evaluation) -> str:
+    document = {
+        "reports": [report.to_dict() for report in evaluation.reports],
+        "orphans": [
+            {
+                "kind": o.kind, "namespace": o.namespace, "name": o.name,
+                "targetKind": o.target_kind, "targetName": o.target_name, "message": o.message,
+            }
+            for o in evaluation.orphans
+        ],
+        "warnings": list(evaluation.warnings),
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def render_junit(evaluation: Evaluation) -> str:
+    suites = ElementTree.Element("testsuites", name="kaico")
+    for report in evaluation.reports:
+        suite = ElementTree.SubElement(
+            suites, "testsuite",
+            name=report.target.display,
+            tests=str(len(report.results)),
+            failures=str(report.summary["fail"]),
+            errors=str(report.summary["error"]),
+            skipped=str(report.summary["skip"]),
+        )
+        for finding in report.results:
+            case = ElementTree.SubElement(
+                suite, "testcase", name=finding.check, classname=report.target.display
+            )
+            detail = f"[{finding.severity.value}] {finding.message}"
+            if finding.result is Result.FAIL and not finding.waived:
+                ElementTree.SubElement(case, "failure", message=detail, type=finding.severity.value)
+            elif finding.result is Result.ERROR and not finding.waived:
+                ElementTree.SubElement(case, "error", message=detail, type=finding.severity.value)
+            elif finding.result is Result.SKIP:
+                ElementTree.SubElement(case, "skipped", message=finding.message)
+            else:
+                ElementTree.SubElement(case, "system-out").text = detail
+    if evaluation.orphans:
+        suite = ElementTree.SubElement(
+            suites, "testsuite", name="orphan autoscalers",
+            tests=str(len(evaluation.orphans)), failures=str(len(evaluation.orphans)),
+        )
+        for orphan in evaluation.orphans:
+            case = ElementTree.SubElement(
+                suite, "testcase", name=f"{orphan.kind} {orphan.namespace}/{orphan.name}",
+                classname="scaling-target-resolves",
+            )
+            ElementTree.SubElement(case, "failure", message=orphan.message)
+    ElementTree.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(
+        suites, encoding="unicode"
+    ) + "\n"
+
+
+def policy_report(report: Report) -> dict[str, object]:
+    """The report as a ``wgpolicyk8s.io/v1alpha2`` PolicyReport (Policy Reporter reads it)."""
+    name = f"kaico-{report.target.kind.lower()}-{report.target.name}"[:253]
+    return {
+        "apiVersion": "wgpolicyk8s.io/v1alpha2",
+        "kind": "PolicyReport",
+        "metadata": {"name": name, "namespace": report.target.namespace or "default",
+                     "labels": {"app.kubernetes.io/managed-by": "kaico"}},
+        "scope": {
+            "apiVersion": report.target.api_version, "kind": report.target.kind,
+            "name": report.target.name, "namespace": report.target.namespace,
+        },
+        "summary": dict(report.summary),
+        "results": [
+            {
+                "source": "kaico", "policy": report.profile, "rule": f.check,
+                "category": f.category, "severity": f.severity.value,
+                "result": "skip" if f.waived else f.result.value,
+                "message": f.message, "scored": True,
+                **({"properties": dict(f.properties)} if f.properties else {}),
+            }
+            for f in report.results
+        ],
+    }
+
+
+def render_policyreport(evaluation: Evaluation) -> str:
+    return yaml.safe_dump_all(
+        [policy_report(r) for r in evaluation.reports], sort_keys=False, width=1000
+    )

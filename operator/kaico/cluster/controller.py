@@ -1,0 +1,648 @@
+"""ClusterConformanceReports: the cluster judged against the CNCF AI Conformance checklist, one
+report per ConformanceProfile.
+
+Two halves. The pure half (names, bodies, status content, conditions, Events, the watched-object
+fact extractors, workload tallies) is unit-tested. ``ClusterReports`` is the I/O half: it reads
+the cluster with the same gatherer ``kaico cluster`` uses (so the operator and the CLI judge the
+same inventory identically), evaluates each profile's checklist, and writes only when a report's
+content changed, exactly like the workload ``ReportWriter``.
+
+What triggers a pass: a profile created or edited, the profile's interval (the timer on our own
+profile), and, debounced, a change in a *fact* extracted from a watched object (CRDs,
+APIServices, GatewayClasses, Nodes, ...). The watch handlers keep only those small facts per
+object, so a Node heartbeat or a Deployment's status churn compares equal and causes nothing.
+
+Active probes (``spec.activeProbes``) create namespaces, pods and a 1000-pod Job, so they never
+run inside a pass: a pass that judges such a profile starts one background run when the cached
+results are older than the profile's interval, judges with the cached results meanwhile, and
+the run's end brings a new pass. One run at a time serves every profile that asks for probes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from conformance.catalogue import catalogue
+from conformance.cluster import (
+    CatalogueError,
+    ClusterEvaluation,
+    ClusterInventory,
+    Level,
+    ProbeResult,
+    RequirementResult,
+    RequirementStatus,
+    StatusTransition,
+    WorkloadTally,
+    evaluate_cluster,
+    status_transitions,
+)
+from conformance.cluster.inventory import (
+    api_service_from_body,
+    crd_from_body,
+    gateway_class_from_body,
+    node_from_body,
+    resource_slice_from_body,
+    runtime_class_from_body,
+    service_from_body,
+    webhooks_from_body,
+    workload_from_body,
+)
+from conformance.cluster.requirements import is_relevant_workload, looks_like_accelerator_exporter
+from kaico.api import API_VERSION, GROUP, VERSION
+from kaico.api.conventions import (
+    CONFORMANT,
+    MANAGED_BY,
+    digest,
+    find_condition,
+    owner_reference,
+    timestamp,
+)
+from kaico.cluster.probes import refused
+from kaico.cluster.reader import ApiReader, GatherOptions, ReadError, gather_inventory
+from kaico.kube.client import ApiError, KubeClient, collection_path
+from kaico.kube.events import event_body, post_event
+from kaico.kube.resources import WatchedResource
+from kaico.state import ProfileEntry, Results
+
+logger = logging.getLogger("kaico.cluster.controller")
+
+KIND = "ClusterConformanceReport"
+PLURAL = "clusterconformancereports"
+# A burst of changes (a Helm chart installing a gateway: CRDs, then a class, then its status)
+# becomes one pass; 5 s also lets a freshly installed controller report Ready first.
+DEBOUNCE_SECONDS = 5.0
+# Events about cluster-scoped objects live in "default", as the kubelet's Node events do;
+# `kubectl describe ccreport` searches every namespace for them.
+EVENT_NAMESPACE = "default"
+
+CONDITION_REASONS = {"True": "MustRequirementsMet", "False": "MustRequirementsNotMet",
+                     "Unknown": "NotEvaluated"}
+
+WriteObserver = Callable[[str], None]
+# Runs every active probe, blocking (the operator calls it in a worker thread); once the event
+# is set the probes stop early and delete what they created.
+ProbeRunner = Callable[[ClusterInventory, threading.Event], tuple[ProbeResult, ...]]
+# How long a stopping operator waits for a probe run to clean up (within the pod's default
+# 30 s termination grace period).
+PROBE_STOP_SECONDS = 20.0
+
+
+# --- what is watched, and the fact each object is reduced to ---------------------------------
+
+
+def _deployment_like(body: Mapping[str, Any]) -> Hashable | None:
+    # Only workloads that can change a requirement (gang schedulers, autoscalers, device
+    # plugins, exporters, AI operators, ...): a vLLM rollout must not re-judge the cluster.
+    fact = workload_from_body(body)
+    return _frozen(fact) if is_relevant_workload(fact) else None
+
+
+def _service(body: Mapping[str, Any]) -> Hashable | None:
+    fact = service_from_body(body)
+    return _frozen(fact) if looks_like_accelerator_exporter(fact) else None
+
+
+def _device_class(body: Mapping[str, Any]) -> Hashable | None:
+    return str((body.get("metadata") or {}).get("name") or "")
+
+
+def _frozen(fact: Any) -> Hashable:
+    """Facts hold Mapping fields (labels, allocatable); make them comparable and hashable."""
+    if hasattr(fact, "__dataclass_fields__"):
+        return (type(fact).__name__, *(_frozen(getattr(fact, f)) for f in fact.__dataclass_fields__))
+    if isinstance(fact, Mapping):
+        return tuple(sorted((str(k), _frozen(v)) for k, v in fact.items()))
+    if isinstance(fact, (list, tuple)):
+        return tuple(_frozen(v) for v in fact)
+    if isinstance(fact, (set, frozenset)):
+        return tuple(sorted(str(v) for v in fact))
+    return fact
+
+
+def _extractor(function: Callable[[Mapping[str, Any]], Any]) -> Callable[[Mapping[str, Any]], Hashable]:
+    return lambda body: _frozen(function(body))
+
+
+@dataclass(frozen=True)
+class ClusterWatch:
+    """One kind a requirement reads, and its body-to-fact function (None: not relevant)."""
+
+    resource: WatchedResource
+    fact: Callable[[Mapping[str, Any]], Hashable | None]
+
+
+# The shared extractors of ``conformance.cluster.inventory``, so a change is judged relevant by
+# the very fact the gatherer would read. The autoscaler status ConfigMap is deliberately not
+# watched: kopf cannot watch one named object, watching every ConfigMap would need cluster-wide
+# list/watch on them, and the autoscaler rewrites it every few seconds anyway (its timestamps);
+# it is read by name on each pass (profile interval) instead.
+CLUSTER_WATCHES: tuple[ClusterWatch, ...] = (
+    ClusterWatch(WatchedResource("apiextensions.k8s.io", "customresourcedefinitions",
+                                 "CustomResourceDefinition", "v1"), _extractor(crd_from_body)),
+    ClusterWatch(WatchedResource("apiregistration.k8s.io", "apiservices", "APIService", "v1"),
+                 _extractor(api_service_from_body)),
+    ClusterWatch(WatchedResource("gateway.networking.k8s.io", "gatewayclasses", "GatewayClass", "v1"),
+                 _extractor(gateway_class_from_body)),
+    ClusterWatch(WatchedResource("node.k8s.io", "runtimeclasses", "RuntimeClass", "v1"),
+                 _extractor(runtime_class_from_body)),
+    ClusterWatch(WatchedResource("", "nodes", "Node", "v1"), _extractor(node_from_body)),
+    ClusterWatch(WatchedResource("resource.k8s.io", "deviceclasses", "DeviceClass", "v1"), _device_class),
+    ClusterWatch(WatchedResource("resource.k8s.io", "resourceslices", "ResourceSlice", "v1"),
+                 _extractor(resource_slice_from_body)),
+    ClusterWatch(WatchedResource("admissionregistration.k8s.io", "validatingwebhookconfigurations",
+                                 "ValidatingWebhookConfiguration", "v1"), _extractor(webhooks_from_body)),
+    ClusterWatch(WatchedResource("admissionregistration.k8s.io", "mutatingwebhookconfigurations",
+                                 "MutatingWebhookConfiguration", "v1"), _extractor(webhooks_from_body)),
+    ClusterWatch(WatchedResource("apps", "deployments", "Deployment", "v1"), _deployment_like),
+    ClusterWatch(WatchedResource("apps", "daemonsets", "DaemonSet", "v1"), _deployment_like),
+    ClusterWatch(WatchedResource("apps", "statefulsets", "StatefulSet", "v1"), _deployment_like),
+    ClusterWatch(WatchedResource("", "services", "Service", "v1"), _service),
+)
+
+
+def fact_of(watch: ClusterWatch, body: Mapping[str, Any]) -> Hashable | None:
+    """The fact of one watched object; a body the extractor cannot read counts as irrelevant
+    (the gatherer reads it again on the next pass and records what it could not)."""
+    # List events omit nothing, but kopf bodies may lack ``kind`` on some paths; the webhook
+    # and workload extractors branch on it.
+    plain = {**body, "kind": body.get("kind") or watch.resource.kind}
+    try:
+        return watch.fact(plain)
+    except (AttributeError, TypeError, ValueError) as error:
+        logger.debug("no cluster fact from %s: %s", watch.resource.kind, error)
+        return None
+
+
+# --- workload tallies -------------------------------------------------------------------------
+
+
+def workload_tallies(results: Iterable[Any], profile: str) -> dict[str, WorkloadTally]:
+    """Per requirement, how the profile's workloads fared on the checks that carry
+    ``requirement=``: a target passes when it has a pass and no fail/error among them."""
+    requirement_of = {check.id: check.requirement for check in catalogue().values() if check.requirement}
+    passing: dict[str, int] = {}
+    failing: dict[str, int] = {}
+    failing_checks: dict[str, set[str]] = {}
+    for result in results:
+        if result.profile != profile:
+            continue
+        verdicts: dict[str, set[str]] = {}
+        for check, _severity, outcome in result.outcomes:
+            requirement = requirement_of.get(check)
+            if requirement is None:
+                continue
+            verdicts.setdefault(requirement, set()).add(outcome)
+            if outcome in ("fail", "error"):
+                failing_checks.setdefault(requirement, set()).add(check)
+        for requirement, outcomes in verdicts.items():
+            if outcomes & {"fail", "error"}:
+                failing[requirement] = failing.get(requirement, 0) + 1
+            elif "pass" in outcomes:
+                passing[requirement] = passing.get(requirement, 0) + 1
+    return {
+        requirement: WorkloadTally(requirement, passing.get(requirement, 0), failing.get(requirement, 0),
+                                   tuple(sorted(failing_checks.get(requirement, ()))))
+        for requirement in sorted(set(passing) | set(failing))
+    }
+
+
+# --- what is written --------------------------------------------------------------------------
+
+
+def report_path(name: str | None = None) -> str:
+    path = collection_path(GROUP, VERSION, PLURAL, None)
+    return f"{path}/{name}" if name else path
+
+
+def report_spec(profile: str, kubernetes_version: str | None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"profile": profile}
+    if kubernetes_version:
+        spec["kubernetesVersion"] = kubernetes_version
+    return spec
+
+
+def report_body(profile: str, profile_uid: str | None, kubernetes_version: str | None) -> dict[str, Any]:
+    """A new report, named after its profile (one per profile) and owned by it, so deleting the
+    profile deletes the report."""
+    metadata: dict[str, Any] = {"name": profile, "labels": dict(MANAGED_BY)}
+    if profile_uid:
+        metadata["ownerReferences"] = [
+            owner_reference(API_VERSION, "ConformanceProfile", profile, profile_uid)
+        ]
+    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": metadata,
+            "spec": report_spec(profile, kubernetes_version)}
+
+
+def _tri_condition(status: str, message: str, previous: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
+    """The Conformant condition, True/False/Unknown; the reason follows the status only and
+    lastTransitionTime moves only when the status does."""
+    transition = timestamp(now)
+    if previous and previous.get("status") == status and previous.get("lastTransitionTime"):
+        transition = previous["lastTransitionTime"]
+    return {"type": CONFORMANT, "status": status, "reason": CONDITION_REASONS[status],
+            "message": message, "lastTransitionTime": transition}
+
+
+def _unmet(evaluation: ClusterEvaluation, level: Level) -> list[RequirementResult]:
+    return [r for r in evaluation.results if r.level is level and not r.met]
+
+
+def conformant_message(evaluation: ClusterEvaluation) -> str:
+    met, total = evaluation.must
+    unmet = _unmet(evaluation, Level.MUST)
+    if not unmet:
+        return f"all {total} MUST requirements of Kubernetes {evaluation.kubernetes_version} are met"
+    names = ", ".join(f"{r.id} ({r.status.value})" for r in unmet[:10])
+    return f"{total - met} of {total} MUST requirements not met: {names}"
+
+
+def cluster_status(evaluation: ClusterEvaluation, previous: dict[str, Any] | None, now: datetime,
+                   extra_warnings: Iterable[str] = ()) -> dict[str, Any]:
+    """The report status: the engine's ``to_dict`` (the same shape ``kaico cluster -o json``
+    prints) plus the "met/total" strings the printer columns show, and the condition."""
+    status = evaluation.to_dict()
+    must_met, must_total = evaluation.must
+    should_met, should_total = evaluation.should
+    status["summary"]["must"] = f"{must_met}/{must_total}"
+    status["summary"]["should"] = f"{should_met}/{should_total}"
+    status["warnings"] = [*status["warnings"], *extra_warnings]
+    status["conditions"] = [_tri_condition(
+        "True" if evaluation.musts_met else "False", conformant_message(evaluation),
+        find_condition(previous, CONFORMANT), now,
+    )]
+    return status
+
+
+def unevaluated_status(kubernetes_version: str | None, problem: str, previous: dict[str, Any] | None,
+                       now: datetime) -> dict[str, Any]:
+    """No checklist applies (a version kaico does not ship): say so, judge nothing. The nulls
+    make the merge patch remove an earlier evaluation rather than leave it looking current."""
+    return {
+        "kubernetesVersion": kubernetes_version,
+        "clusterVersion": None,
+        "summary": None,
+        "requirements": None,
+        "warnings": [problem],
+        "conditions": [_tri_condition("Unknown", problem, find_condition(previous, CONFORMANT), now)],
+    }
+
+
+def evaluation_from_status(status: Mapping[str, Any] | None) -> ClusterEvaluation | None:
+    """What a stored report says, as an evaluation, so a restarted operator compares with it and
+    posts no Events for transitions it already reported."""
+    if not status or not status.get("requirements"):
+        return None
+    results = []
+    for entry in status.get("requirements") or []:
+        try:
+            results.append(RequirementResult(
+                id=str(entry["id"]), category=str(entry.get("category", "")), level=Level(entry["level"]),
+                status=RequirementStatus(entry["status"]), evidence=tuple(entry.get("evidence") or ()),
+                notes=str(entry.get("notes") or ""), description="",
+            ))
+        except (KeyError, ValueError):
+            continue  # an entry this kaico cannot read: treated as new on the next pass
+    return ClusterEvaluation(str(status.get("kubernetesVersion") or ""), status.get("clusterVersion"),
+                             tuple(results))
+
+
+def transition_events(
+    previous: ClusterEvaluation | None, current: ClusterEvaluation
+) -> list[tuple[str, str, str]]:
+    """(type, reason, message) per Event to post. On the first evaluation only the requirements
+    that are not met are worth an Event (as a workload's first report posts only when it is
+    non-conformant); afterwards one per status transition."""
+    transitions: list[StatusTransition] = status_transitions(previous, current)
+    met = {r.id: r.met for r in current.results}
+    events = []
+    for transition in transitions:
+        if previous is None and met.get(transition.id, False):
+            continue
+        was = transition.previous.value if transition.previous else "new"
+        message = (f"{transition.id} ({transition.level.value}): {was} -> {transition.current.value} "
+                   f"(Kubernetes {current.kubernetes_version} checklist)")
+        if met.get(transition.id, False):
+            events.append(("Normal", "RequirementMet", message))
+        else:
+            events.append(("Warning", "RequirementNotMet", message))
+    return events
+
+
+# --- active probes ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    """The latest active-probe results, shared by every profile that asks for probes."""
+
+    results: tuple[ProbeResult, ...]
+    finished: datetime
+    problem: str | None = None  # the run itself broke (a bug, not a verdict)
+
+
+def probe_warnings(run: ProbeRun | None) -> list[str]:
+    """What a profile with ``activeProbes`` says about the probe results it was judged with."""
+    if run is None:
+        return ["activeProbes: the first active probe run is in progress; the probed "
+                "requirements rest on passive detection until it finishes"]
+    when = timestamp(run.finished)
+    if run.problem is not None:
+        return [f"activeProbes: the probe run that ended at {when} failed ({run.problem}); "
+                "it is retried after the profile's intervalSeconds"]
+    warnings = [f"activeProbes: probe results of the run that ended at {when} (refreshed "
+                "after the profile's intervalSeconds)"]
+    if refused(run.results):
+        warnings.append("activeProbes: the API server refused to create the probes' objects "
+                        "(403 Forbidden): kaico's ServiceAccount lacks the probes' permissions "
+                        "(Helm: activeProbes.rbac=true), so the probed requirements rest on "
+                        "passive detection")
+    return warnings
+
+
+# --- the I/O half -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Stored:
+    """What is known to be stored for one report."""
+
+    uid: str | None
+    spec_digest: str
+    status: dict[str, Any] | None
+    status_digest: str | None
+    evaluation: ClusterEvaluation | None
+
+
+class ClusterReports:
+    def __init__(
+        self,
+        client: Callable[[], KubeClient],
+        reader: Callable[[], ApiReader],
+        results: Results,
+        profiles: Callable[[], list[ProfileEntry]],
+        clock: Callable[[], datetime],
+        on_write: WriteObserver | None = None,
+        debounce_seconds: float = DEBOUNCE_SECONDS,
+        probe_runner: ProbeRunner | None = None,
+    ):
+        self._client = client
+        self._reader = reader
+        self._results = results
+        self._profiles = profiles
+        self._clock = clock
+        self._on_write = on_write or (lambda operation: None)
+        self._debounce = debounce_seconds
+        self._stored: dict[str, _Stored] = {}
+        # The latest evaluation per profile, for the metrics (dropped with the profile).
+        self.evaluations: dict[str, ClusterEvaluation] = {}
+        self._facts: dict[tuple[str, str, str], Hashable] = {}
+        self._seen: dict[str, tuple[str | None, int | None]] = {}
+        self._last_run: dict[str, float] = {}
+        self._pass_lock = asyncio.Lock()
+        self._pending: asyncio.Task[None] | None = None
+        self._instance = socket.gethostname()
+        self._probe_runner = probe_runner
+        self._probe_run: ProbeRun | None = None
+        self._probe_task: asyncio.Task[None] | None = None
+        self._probe_thread: asyncio.Future[tuple[ProbeResult, ...]] | None = None
+        self._stopping = threading.Event()
+
+    # --- triggers ---------------------------------------------------------------------------------
+
+    def object_changed(self, key: tuple[str, str, str], fact: Hashable | None, listing: bool) -> bool:
+        """A watched object changed (``fact`` None: deleted or irrelevant). Schedules a debounced
+        pass when its fact differs from the last one seen; True when it did.
+
+        Initial listings only record: the first pass of every profile runs when the profile is
+        seen, and it reads the live cluster anyway."""
+        previous = self._facts.get(key)
+        if fact == previous:
+            return False
+        if fact is None:
+            self._facts.pop(key, None)
+        else:
+            self._facts[key] = fact
+        if listing and previous is None:
+            return False
+        self.schedule()
+        return True
+
+    def schedule(self) -> None:
+        if self._pending is None or self._pending.done():
+            self._pending = asyncio.get_running_loop().create_task(self._debounced())
+
+    async def _debounced(self) -> None:
+        await asyncio.sleep(self._debounce)
+        entries = [e for e in self._profiles() if e.profile is not None]
+        await self.run(entries)
+
+    async def profile_changed(self, entry: ProfileEntry) -> None:
+        """Created or edited (status-only updates, our own, are ignored): judge it now."""
+        seen = (entry.uid, entry.generation)
+        if self._seen.get(entry.name) == seen:
+            return
+        self._seen[entry.name] = seen
+        if entry.profile is None:
+            # An invalid profile judges nothing; its report stays as last written, its series go.
+            self.evaluations.pop(entry.name, None)
+            return
+        await self.run([entry])
+
+    async def profile_tick(self, entry: ProfileEntry) -> None:
+        if entry.profile is None:
+            return
+        last = self._last_run.get(entry.name)
+        if last is None or time.monotonic() - last >= entry.profile.spec.interval_seconds:
+            await self.run([entry])
+
+    def profile_deleted(self, name: str) -> None:
+        # Garbage collection deletes the report (the profile owns it).
+        self._stored.pop(name, None)
+        self.evaluations.pop(name, None)
+        self._seen.pop(name, None)
+        self._last_run.pop(name, None)
+
+    def report_deleted(self, name: str) -> None:
+        """Someone deleted a report: forget it so the next pass recreates it (if its profile
+        still exists), and make that pass come soon."""
+        if self._stored.pop(name, None) is not None and any(e.name == name for e in self._profiles()):
+            self.schedule()
+
+    # --- a pass -----------------------------------------------------------------------------------
+
+    async def run(self, entries: list[ProfileEntry]) -> None:
+        """Read the cluster once and judge each profile's checklist on it."""
+        if not entries:
+            return
+        async with self._pass_lock:
+            for entry in entries:
+                self._last_run[entry.name] = time.monotonic()
+            try:
+                inventory = await gather_inventory(self._reader(), GatherOptions())
+            except ReadError as error:
+                logger.warning("cannot read the cluster for its conformance report: %s", error)
+                return
+            self._start_probes_if_due(entries, inventory)
+            for entry in entries:
+                try:
+                    await self._judge(entry, inventory)
+                except (TimeoutError, ApiError, OSError) as error:
+                    logger.warning("writing the ClusterConformanceReport of %s failed (retried on "
+                                   "the next change or interval): %s", entry.name, error)
+                except Exception:  # noqa: BLE001 - one profile's failure must not stop the others
+                    logger.exception("judging the cluster under profile %s failed", entry.name)
+
+    async def _judge(self, entry: ProfileEntry, inventory: Any) -> None:
+        assert entry.profile is not None
+        spec = entry.profile.spec
+        warnings: list[str] = []
+        probes: tuple[ProbeResult, ...] = ()
+        if spec.active_probes and self._probe_runner is None:
+            warnings.append("activeProbes: this kaico runs no active probes")
+        elif spec.active_probes:
+            warnings = probe_warnings(self._probe_run)
+            probes = self._probe_run.results if self._probe_run is not None else ()
+        stored = await self._ensure_report(entry, spec.kubernetes_version)
+        try:
+            evaluation = evaluate_cluster(
+                inventory, spec.kubernetes_version, probes=probes,
+                workload_tallies=workload_tallies(self._results, entry.name),
+            )
+        except CatalogueError as error:
+            logger.warning("profile %s: %s", entry.name, error)
+            self.evaluations.pop(entry.name, None)
+            status = unevaluated_status(spec.kubernetes_version, str(error), stored.status, self._clock())
+            await self._write_status(entry.name, stored, status, None)
+            return
+        self.evaluations[entry.name] = evaluation
+        status = cluster_status(evaluation, stored.status, self._clock(), warnings)
+        previous = stored.evaluation
+        if await self._write_status(entry.name, stored, status, evaluation):
+            for kind, reason, message in transition_events(previous, evaluation):
+                await self._post_event(entry.name, stored.uid, kind, reason,
+                                       f"{message} under profile {entry.name}")
+
+    # --- active probes ------------------------------------------------------------------------
+
+    @property
+    def probing(self) -> bool:
+        """A probe run is under way."""
+        return self._probe_task is not None and not self._probe_task.done()
+
+    def _start_probes_if_due(self, entries: list[ProfileEntry], inventory: ClusterInventory) -> None:
+        """Start a run when a profile of this pass asks for probes and the latest results are
+        older than its interval (the shortest, when several ask). Never more than one run."""
+        intervals = [e.profile.spec.interval_seconds for e in entries
+                     if e.profile is not None and e.profile.spec.active_probes]
+        if not intervals or self._probe_runner is None or self._stopping.is_set() or self.probing:
+            return
+        latest = self._probe_run
+        if latest is not None and (self._clock() - latest.finished).total_seconds() < min(intervals):
+            return
+        self._probe_task = asyncio.get_running_loop().create_task(
+            self._run_probes(self._probe_runner, inventory), name="kaico-active-probes")
+
+    async def _run_probes(self, runner: ProbeRunner, inventory: ClusterInventory) -> None:
+        """The probes in a worker thread (outside the pass lock), then a pass of the profiles
+        that asked for them, judged with the new results."""
+        logger.info("active probes: starting a run")
+        # An executor future rather than ``asyncio.to_thread`` (a task): kopf cancels every task
+        # when it stops, and a cancelled task would leave its thread running unobserved. ``stop``
+        # waits on this future.
+        self._probe_thread = asyncio.get_running_loop().run_in_executor(
+            None, runner, inventory, self._stopping)
+        try:
+            results, problem = await asyncio.shield(self._probe_thread), None
+        except Exception as error:  # noqa: BLE001 - a broken run is reported, never fatal
+            logger.exception("active probes: the run failed")
+            results, problem = (), str(error) or type(error).__name__
+        if self._stopping.is_set():
+            return  # cut short by the shutdown: nobody is left to read them
+        self._probe_run = ProbeRun(results, self._clock(), problem)
+        logger.info("active probes: the run ended (%d results)", len(results))
+        await self.run([e for e in self._profiles()
+                        if e.profile is not None and e.profile.spec.active_probes])
+
+    async def stop(self, timeout: float = PROBE_STOP_SECONDS) -> None:
+        """The operator is stopping: end a probe run early and wait while its probes delete
+        what they created (their requests go through this event loop, so it must still run:
+        call it from kopf's cleanup, before kopf cancels the tasks and the client closes)."""
+        self._stopping.set()
+        running = [f for f in (self._probe_thread, self._probe_task) if f is not None and not f.done()]
+        if not running:
+            return
+        _, pending = await asyncio.wait(running, timeout=timeout)
+        if pending:
+            logger.warning("active probes: not cleaned up within %.0fs of stopping; delete the "
+                           "namespaces labelled kaico.dev/probe=true", timeout)
+
+    async def _ensure_report(self, entry: ProfileEntry, kubernetes_version: str | None) -> _Stored:
+        """The report as stored: from memory, else created, else (it exists: a restart) read
+        back and adopted. The spec follows the profile's kubernetesVersion."""
+        spec = report_spec(entry.name, kubernetes_version)
+        spec_digest = digest(spec)
+        stored = self._stored.get(entry.name)
+        client = self._client()
+        if stored is None:
+            # Read first: after a restart the report exists, and one GET settles it.
+            existing = await client.get(report_path(entry.name), allowed=(404,))
+            if existing.status == 404:
+                body = report_body(entry.name, entry.uid, kubernetes_version)
+                created = await client.create(report_path(), body, allowed=(409,))
+                if created.status != 409:
+                    self._on_write("cluster-create")
+                    stored = _Stored(created.body.get("metadata", {}).get("uid"), spec_digest, None, None, None)
+                else:  # created meanwhile (another replica): adopt it
+                    existing = await client.get(report_path(entry.name))
+            if stored is None:
+                status = existing.body.get("status") or None
+                stored = _Stored(
+                    (existing.body.get("metadata") or {}).get("uid"), digest(existing.body.get("spec") or {}),
+                    status, digest(status) if status else None, evaluation_from_status(status),
+                )
+            self._stored[entry.name] = stored
+        if stored.spec_digest != spec_digest:
+            await client.merge_patch(report_path(entry.name), {"spec": {**spec, "kubernetesVersion":
+                                                                       kubernetes_version}})
+            self._on_write("cluster-update")
+            stored.spec_digest = spec_digest
+        return stored
+
+    async def _write_status(self, name: str, stored: _Stored, status: dict[str, Any],
+                            evaluation: ClusterEvaluation | None) -> bool:
+        """Patch the status unless it already holds this content; True when it wrote."""
+        new_digest = digest(status)
+        if stored.status_digest == new_digest:
+            return False
+        await self._client().merge_patch(f"{report_path(name)}/status", {"status": status})
+        self._on_write("cluster-update")
+        stored.status = {k: v for k, v in status.items() if v is not None}
+        stored.status_digest = new_digest
+        if evaluation is not None:
+            stored.evaluation = evaluation
+        return True
+
+    async def _post_event(self, name: str, uid: str | None, kind: str, reason: str, message: str) -> None:
+        now = timestamp(self._clock())
+        involved = {"apiVersion": API_VERSION, "kind": KIND, "name": name, "uid": uid}
+        event = event_body(involved, EVENT_NAMESPACE, reason, message, kind, self._instance, now)
+        if await post_event(self._client(), event):
+            self._on_write("cluster-event")
+
+    # --- metrics ----------------------------------------------------------------------------------
+
+    def requirement_samples(self) -> list[tuple[str, str, str, str]]:
+        """(profile, requirement, level, status) of every current result."""
+        return [
+            (profile, r.id, r.level.value, r.status.value)
+            for profile, evaluation in sorted(self.evaluations.items())
+            for r in evaluation.results
+        ]

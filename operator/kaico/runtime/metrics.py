@@ -1,0 +1,178 @@
+"""Prometheus metrics and the operator's HTTP endpoints (/metrics, /healthz, /readyz).
+
+Gauges are not set and forgotten: a collector computes them from ``Results`` at every scrape,
+so a deleted target's series disappear with it (no stale series, no cleanup code). By default
+only aggregates are exported (no namespace or name labels, whose cardinality grows with the
+cluster: kyverno#4959); per-target series need ``--per-target-metrics``. The evaluation-duration
+histogram carries no labels at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter as Tally
+from collections.abc import Callable, Iterator
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
+
+from kaico.state import Results
+
+logger = logging.getLogger("kaico.runtime.metrics")
+
+DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
+
+class _ResultsCollector(Collector):
+    def __init__(self, results: Results, per_target: bool, profiles_ready: Callable[[], dict[str, bool]]):
+        self._results = results
+        self._per_target = per_target
+        self._profiles_ready = profiles_ready
+
+    def collect(self) -> Iterator[Metric]:
+        targets = GaugeMetricFamily(
+            "kaico_targets", "Evaluated targets by profile, kind and conformance.",
+            labels=["profile", "kind", "conformant"],
+        )
+        checks = GaugeMetricFamily(
+            "kaico_check_results", "Targets by the result of each check (profile, check, severity, result).",
+            labels=["profile", "check", "severity", "result"],
+        )
+        target_counts: Tally[tuple[str, str, str]] = Tally()
+        check_counts: Tally[tuple[str, str, str, str]] = Tally()
+        per_target = GaugeMetricFamily(
+            "kaico_target_conformant", "1 when the target is conformant under the profile, else 0.",
+            labels=["profile", "kind", "namespace", "name"],
+        )
+        per_target_results = GaugeMetricFamily(
+            "kaico_target_results", "Results of one target by outcome.",
+            labels=["profile", "kind", "namespace", "name", "result"],
+        )
+        for result in self._results:
+            target_counts[(result.profile, result.kind, str(result.conformant).lower())] += 1
+            outcomes: Tally[str] = Tally()
+            for check, severity, outcome in result.outcomes:
+                check_counts[(result.profile, check, severity, outcome)] += 1
+                outcomes[outcome] += 1
+            if self._per_target:
+                identity = [result.profile, result.kind, result.namespace, result.name]
+                per_target.add_metric(identity, 1.0 if result.conformant else 0.0)
+                for outcome, count in sorted(outcomes.items()):
+                    per_target_results.add_metric([*identity, outcome], count)
+        for labels, count in sorted(target_counts.items()):
+            targets.add_metric(list(labels), count)
+        for labels, count in sorted(check_counts.items()):
+            checks.add_metric(list(labels), count)
+        ready = GaugeMetricFamily(
+            "kaico_profile_ready", "1 when the ConformanceProfile is valid, 0 when it is not.",
+            labels=["profile"],
+        )
+        for profile, is_ready in sorted(self._profiles_ready().items()):
+            ready.add_metric([profile], 1.0 if is_ready else 0.0)
+        yield targets
+        yield checks
+        yield ready
+        if self._per_target:
+            yield per_target
+            yield per_target_results
+
+
+ClusterSamples = Callable[[], list[tuple[str, str, str, str]]]
+
+
+class _ClusterCollector(Collector):
+    """kaico_cluster_requirements, from the latest cluster evaluation of each profile (1 per
+    requirement at its current status): a deleted profile's series go with its evaluation."""
+
+    def __init__(self, samples: Callable[[], ClusterSamples]):
+        self._samples = samples
+
+    def collect(self) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily(
+            "kaico_cluster_requirements",
+            "CNCF AI Conformance requirements by profile, requirement, level and current status "
+            "(1 for the current status).",
+            labels=["profile", "requirement", "level", "status"],
+        )
+        for labels in self._samples()():
+            gauge.add_metric(list(labels), 1.0)
+        yield gauge
+
+
+class Metrics:
+    """kaico's metrics, in a registry of its own (no process-global state)."""
+
+    def __init__(self, results: Results, per_target: bool = False,
+                 profiles_ready: Callable[[], dict[str, bool]] = dict):
+        self.registry = CollectorRegistry(auto_describe=True)
+        # Settable after construction: the controller that knows the profiles needs the metrics.
+        self.profiles_ready = profiles_ready
+        self.evaluations = Counter(
+            "kaico_evaluations", "Evaluations of one target under one profile.", ["profile"],
+            registry=self.registry,
+        )
+        self.evaluation_errors = Counter(
+            "kaico_evaluation_errors",
+            "Evaluations that could not complete (engine failure or report write failure).",
+            ["profile"], registry=self.registry,
+        )
+        self.evaluation_duration = Histogram(
+            "kaico_evaluation_duration_seconds", "Time to evaluate one target under one profile.",
+            buckets=DURATION_BUCKETS, registry=self.registry,
+        )
+        self.writes = Counter(
+            "kaico_writes", "Writes kaico made, by operation (create, update, delete, event, "
+            "profile-status, cluster-create, cluster-update, cluster-event).", ["operation"], registry=self.registry,
+        )
+        self.api_requests = Counter(
+            "kaico_api_requests", "Requests kaico's writer and discovery sent to the API server "
+            "(watches excluded).", ["method", "code"], registry=self.registry,
+        )
+        self.registry.register(_ResultsCollector(results, per_target, lambda: self.profiles_ready()))
+        # Settable like profiles_ready: the cluster reports are built after the metrics.
+        self.cluster_samples: ClusterSamples = list
+        self.registry.register(_ClusterCollector(lambda: self.cluster_samples))
+
+    def count_request(self, method: str, status: int) -> None:
+        self.api_requests.labels(method, str(status)).inc()
+
+    def count_write(self, operation: str) -> None:
+        self.writes.labels(operation).inc()
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def http_app(metrics: Metrics, is_ready: Callable[[], bool]) -> web.Application:
+    """/metrics; /healthz answers while the event loop runs; /readyz once the operator has
+    started watching (kopf's ready flag)."""
+
+    async def serve_metrics(_: web.Request) -> web.Response:
+        response = web.Response(body=metrics.exposition())
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return response
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.Response(text="ok\n")
+
+    async def readyz(_: web.Request) -> web.Response:
+        if is_ready():
+            return web.Response(text="ready\n")
+        return web.Response(status=503, text="starting\n")
+
+    app = web.Application()
+    app.router.add_get("/metrics", serve_metrics)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+async def start_http_server(app: web.Application, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    logger.info("metrics and health endpoints on http://%s:%d/metrics", host, port)
+    return runner

@@ -1,0 +1,409 @@
+"""The controller: from index contents to evaluations to the writer, and nothing else.
+
+Handlers (``kaico.runtime.handlers``) call into it with kopf's read-only indexes; it decides which
+workloads to evaluate under which profiles, runs the engine, records the results for the metrics
+and hands each report to the writer. Changes to related objects are coalesced: a burst of Node or
+Service events schedules the affected workloads once, after a short delay, instead of once per
+event (an operator start lists every object at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from conformance.accelerators import workload_asks
+from conformance.engine import evaluate
+from conformance.facts import ClusterFacts, LabelSelector
+from conformance.parameters import Parameters
+from conformance.relations import namespace_of
+from conformance.workload import ServingWorkload
+from kaico.kube.client import ApiError
+from kaico.kube.discovery import ServedResources
+from kaico.kube.resources import known_classes
+from kaico.runtime.metrics import Metrics
+from kaico.state import ProfileEntry, Results
+from kaico.workloads.affected import WorkloadKey, affected_workloads, workload_key
+from kaico.workloads.object_facts import merge_facts
+from kaico.workloads.status import profile_status, report_name
+from kaico.workloads.writer import ReportWriter, StoredReport
+
+logger = logging.getLogger("kaico.workloads.controller")
+
+# Index names (kopf passes each index to handlers as a keyword argument of this name).
+WORKLOADS = "kaico_workloads"
+FACTS = "kaico_facts"
+PROFILES = "kaico_profiles"
+NAMESPACES = "kaico_namespaces"
+REPORTS = "kaico_reports"
+
+COALESCE_SECONDS = 0.5
+# Evaluations (and so report writes) in flight at once during a pass over many workloads: the
+# writes are independent, and one at a time would make a start-up take a round trip per request.
+PARALLEL_EVALUATIONS = 16
+
+
+@dataclass(frozen=True)
+class Indexes:
+    """Read-only views of kopf's indexes, as handlers receive them.
+
+    workloads: ("workload", kind, namespace, name) and ("namespace", namespace) -> ServingWorkload
+    facts: object uid -> ClusterFacts of that object alone
+    profiles: name -> ProfileEntry
+    namespaces: name -> labels
+    reports: (namespace, name) -> StoredReport
+    """
+
+    workloads: Mapping[Any, Any]
+    facts: Mapping[Any, Any]
+    profiles: Mapping[Any, Any]
+    namespaces: Mapping[Any, Any]
+    reports: Mapping[Any, Any]
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> Indexes:
+        return cls(kwargs[WORKLOADS], kwargs[FACTS], kwargs[PROFILES], kwargs[NAMESPACES], kwargs[REPORTS])
+
+    @staticmethod
+    def _first(index: Mapping[Any, Any], key: Any) -> Any:
+        store = index.get(key)
+        return next(iter(store), None) if store else None
+
+    def workload(self, key: WorkloadKey) -> ServingWorkload | None:
+        return self._first(self.workloads, ("workload", *key))
+
+    def all_workloads(self) -> list[ServingWorkload]:
+        return [w for key, store in self.workloads.items() if key[0] == "workload" for w in store]
+
+    def profile_entries(self) -> list[ProfileEntry]:
+        return sorted((e for store in self.profiles.values() for e in store), key=lambda e: e.name)
+
+    def profile(self, name: str) -> ProfileEntry | None:
+        return self._first(self.profiles, name)
+
+    def namespace_labels(self, namespace: str) -> dict[str, str] | None:
+        return self._first(self.namespaces, namespace)
+
+    def stored_report(self, namespace: str, name: str) -> StoredReport | None:
+        return self._first(self.reports, (namespace, name))
+
+    def fact_parts(self) -> Iterable[ClusterFacts]:
+        return (part for store in self.facts.values() for part in store)
+
+
+def adaptation_parameters(entries: Iterable[ProfileEntry]) -> Parameters:
+    """Parameters for adapting bodies into the index, before any profile is applied: the
+    accelerator names of every valid profile together, so a Deployment counts as a serving
+    target if any profile would call it one. (The engine still evaluates each profile with its
+    own parameters.)"""
+    base = Parameters()
+    profiles = [e.profile for e in entries if e.profile is not None]
+    if not profiles:
+        return base
+
+    def union(attribute: str) -> tuple[str, ...]:
+        values = list(getattr(base, attribute))
+        for profile in profiles:
+            values.extend(getattr(profile.parameters, attribute))
+        return tuple(dict.fromkeys(values))
+
+    labels = [p.parameters.opt_in_label for p in profiles if p.parameters.opt_in_label != base.opt_in_label]
+    return base.model_copy(update={
+        "gpu_resource_names": union("gpu_resource_names"),
+        "gpu_resource_prefixes": union("gpu_resource_prefixes"),
+        "fractional_gpu_annotations": union("fractional_gpu_annotations"),
+        "fractional_gpu_resources": union("fractional_gpu_resources"),
+        "opt_in_label": labels[0] if labels else base.opt_in_label,
+    })
+
+
+def selects(entry: ProfileEntry, workload: ServingWorkload, namespace_labels: dict[str, str] | None) -> bool:
+    """Whether a valid profile applies to the workload, namespace selector included."""
+    profile = entry.profile
+    if profile is None or not profile.selects(workload.kind, workload.namespace, workload.labels):
+        return False
+    selector_spec = profile.spec.targets.namespace_selector
+    if selector_spec is None:
+        return True
+    selector = LabelSelector.from_spec(selector_spec.model_dump(by_alias=True))
+    return selector is None or selector.matches(namespace_labels or {})
+
+
+class Controller:
+    def __init__(
+        self,
+        writer: ReportWriter,
+        results: Results,
+        metrics: Metrics,
+        served: ServedResources,
+        clock: Callable[[], datetime],
+    ):
+        self.writer = writer
+        self.results = results
+        self.metrics = metrics
+        self.served = served
+        self.clock = clock
+        self._indexes: Indexes | None = None
+        self._facts_version = 0
+        self._facts_cache: tuple[int, frozenset[str], ClusterFacts] | None = None
+        # uid -> the facts of that object last seen, to tell a change from a repeat and to find
+        # what its previous version affected.
+        self._last_facts: dict[str, ClusterFacts] = {}
+        self._pending: set[WorkloadKey] = set()
+        self._pending_all = False
+        self._flush_task: asyncio.Task[None] | None = None
+        self._profiles_seen: dict[str, tuple[str | None, int | None]] = {}
+        self._last_full_run: dict[str, float] = {}
+        # Profiles whose full pass is under way: their counts are partial until it ends.
+        self._running: set[str] = set()
+
+    def remember(self, indexes: Indexes) -> Indexes:
+        """Keep the (live) index views for work that runs outside a handler: the coalesced
+        re-evaluations and the metrics' profile readiness."""
+        self._indexes = indexes
+        return indexes
+
+    def live_indexes(self) -> Indexes | None:
+        """The index views last handed to a handler (None before the first event)."""
+        return self._indexes
+
+    def current_profiles(self) -> list[ProfileEntry]:
+        """Every profile as last indexed (for work that runs outside a handler)."""
+        return self._indexes.profile_entries() if self._indexes is not None else []
+
+    def profile_readiness(self) -> dict[str, bool]:
+        """Profile name -> valid, for the metrics."""
+        if self._indexes is None:
+            return {}
+        return {e.name: e.error is None for e in self._indexes.profile_entries()}
+
+    # --- facts ------------------------------------------------------------------------------------
+
+    def cluster_facts(self, indexes: Indexes) -> ClusterFacts:
+        """The merged facts, rebuilt only after a fact changed (the engine reads them often)."""
+        known = known_classes(self.served.resources)
+        cache = self._facts_cache
+        if cache is None or cache[0] != self._facts_version or cache[1] != known:
+            cache = (self._facts_version, known, merge_facts(indexes.fact_parts(), known))
+            self._facts_cache = cache
+        return cache[2]
+
+    def asks_for_accelerators(self, indexes: Indexes) -> Callable[[ServingWorkload], bool]:
+        params = [Parameters()] + [e.profile.parameters for e in indexes.profile_entries() if e.profile]
+        return lambda workload: any(workload_asks(workload, p) for p in params)
+
+    def fact_changed(self, uid: str, facts: ClusterFacts | None, indexes: Indexes,
+                     listing: bool = False) -> None:
+        """A related object changed (``facts`` None: deleted or yields nothing): schedule the
+        workloads its new facts affect and those its previous facts affected (an HPA may have
+        been retargeted).
+
+        ``listing``: the event comes from a watch's initial listing. kopf runs no event handler
+        before every index is filled, so an object first seen in a listing is already in the
+        facts every evaluation uses: re-evaluating for it would redo the whole start-up once per
+        object (the periodic pass picks up anything a later re-listing added).
+        """
+        previous = self._last_facts.get(uid)
+        if facts == previous:
+            return
+        if facts is None:
+            self._last_facts.pop(uid, None)
+        else:
+            self._last_facts[uid] = facts
+        if listing and previous is None:
+            return
+        self._facts_version += 1
+        workloads = indexes.all_workloads()
+        asks = self.asks_for_accelerators(indexes)
+        affected: set[WorkloadKey] = set()
+        for value in (facts, previous):
+            if value is not None:
+                affected |= affected_workloads(value, workloads, asks)
+        self.schedule(indexes, affected)
+
+    def served_changed(self, indexes: Indexes) -> None:
+        """An API appeared or went away: every check that skipped for lack of it may now judge."""
+        self._facts_version += 1
+        self.schedule(indexes, everything=True)
+
+    # --- scheduling -------------------------------------------------------------------------------
+
+    def schedule(self, indexes: Indexes, keys: Iterable[WorkloadKey] = (), everything: bool = False) -> None:
+        self._indexes = indexes
+        self._pending.update(keys)
+        self._pending_all = self._pending_all or everything
+        if (self._pending or self._pending_all) and (self._flush_task is None or self._flush_task.done()):
+            self._flush_task = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(COALESCE_SECONDS)
+        indexes = self._indexes
+        keys, everything = self._pending, self._pending_all
+        self._pending, self._pending_all = set(), False
+        if indexes is None:
+            return
+        workloads = indexes.all_workloads() if everything else [
+            w for w in (indexes.workload(k) for k in sorted(keys)) if w is not None
+        ]
+        await self.evaluate_many(workloads, indexes)
+
+    async def evaluate_many(
+        self, workloads: list[ServingWorkload], indexes: Indexes, only_profile: str | None = None
+    ) -> None:
+        limit = asyncio.Semaphore(PARALLEL_EVALUATIONS)
+
+        async def one(workload: ServingWorkload) -> None:
+            async with limit:
+                await self.evaluate_workload(workload, indexes, only_profile)
+
+        outcomes = await asyncio.gather(*(one(w) for w in workloads), return_exceptions=True)
+        for workload, outcome in zip(workloads, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                logger.error("evaluating %s failed: %r", workload.ref, outcome)
+
+    # --- evaluation -------------------------------------------------------------------------------
+
+    async def evaluate_workload(
+        self, workload: ServingWorkload, indexes: Indexes, only_profile: str | None = None
+    ) -> None:
+        """Evaluate one workload under every valid profile (or one), and write the reports."""
+        await self.served.ensure_discovered()
+        self._indexes = indexes
+        facts = self.cluster_facts(indexes)
+        key = workload_key(workload)
+        namespace_labels = indexes.namespace_labels(key[1])
+        for entry in indexes.profile_entries():
+            if only_profile is not None and entry.name != only_profile:
+                continue
+            name = report_name(workload.kind, workload.name, entry.name, workload.api_group)
+            if not selects(entry, workload, namespace_labels):
+                await self._unselect(key, entry.name, name, indexes)
+                continue
+            started = time.perf_counter()
+            try:
+                report = evaluate(workload, facts, entry.profile, self.clock())
+            except Exception:  # noqa: BLE001 - one bad evaluation must not stop the others
+                logger.exception("evaluating %s under %s failed", workload.ref, entry.name)
+                self.metrics.evaluation_errors.labels(entry.name).inc()
+                continue
+            finally:
+                self.metrics.evaluation_duration.observe(time.perf_counter() - started)
+            self.metrics.evaluations.labels(entry.name).inc()
+            self.results.record(key, report)
+            if not workload.uid:
+                continue  # cannot own a report; only happens with a malformed body
+            try:
+                await self.writer.write(workload, entry, report, indexes.stored_report(key[1], name))
+            except (TimeoutError, ApiError, OSError) as error:
+                logger.warning("writing the report of %s failed (retried on the next change "
+                               "or interval): %s", workload.ref, error)
+                self.metrics.evaluation_errors.labels(entry.name).inc()
+
+    async def _unselect(self, key: WorkloadKey, profile: str, name: str, indexes: Indexes) -> None:
+        had_result = self.results.get(key, profile) is not None
+        self.results.forget(key, profile)
+        if had_result or indexes.stored_report(key[1], name) is not None:
+            try:
+                await self.writer.delete(key[1], name)
+            except (TimeoutError, ApiError, OSError) as error:
+                logger.warning("deleting report %s/%s failed: %s", key[1], name, error)
+
+    async def not_a_target(self, key: WorkloadKey, api_group: str, indexes: Indexes) -> None:
+        """The object exists but is no serving target (any more): remove its reports."""
+        for entry in indexes.profile_entries():
+            name = report_name(key[0], key[2], entry.name, api_group)
+            await self._unselect(key, entry.name, name, indexes)
+
+    def workload_deleted(self, key: WorkloadKey, api_group: str, indexes: Indexes) -> None:
+        """The target is gone; garbage collection deletes its reports (they are owned by it)."""
+        self.results.forget_workload(key)
+        for entry in indexes.profile_entries():
+            self.writer.forget(key[1], report_name(key[0], key[2], entry.name, api_group))
+
+    # --- profiles ---------------------------------------------------------------------------------
+
+    async def profile_changed(self, entry: ProfileEntry, current_status: dict[str, Any] | None,
+                              indexes: Indexes) -> None:
+        """A profile was created or edited (status-only updates are ignored): re-evaluate every
+        workload under it, then publish its status."""
+        seen = (entry.uid, entry.generation)
+        if self._profiles_seen.get(entry.name) != seen:
+            self._profiles_seen[entry.name] = seen
+            if entry.error is not None:
+                logger.warning("profile %s is invalid: %s", entry.name, "; ".join(entry.error.problems))
+            await self.run_profile(entry, indexes)
+        await self.publish_profile_status(entry, current_status)
+
+    async def profile_tick(self, entry: ProfileEntry, current_status: dict[str, Any] | None,
+                           indexes: Indexes) -> None:
+        """The periodic pass: re-evaluate everything under the profile once its interval is due
+        (catches what no watch event reports, e.g. an expiring waiver), then publish status."""
+        if entry.name in self._running:
+            # The profile's own event is still evaluating everything under it (just after a
+            # start, or an edit): publishing now would write partial counts, then the full ones.
+            return
+        interval = entry.profile.spec.interval_seconds if entry.profile else None
+        last = self._last_full_run.get(entry.name)
+        if interval is not None and (last is None or time.monotonic() - last >= interval):
+            await self.run_profile(entry, indexes)
+        await self.publish_profile_status(entry, current_status)
+
+    async def run_profile(self, entry: ProfileEntry, indexes: Indexes) -> None:
+        self._running.add(entry.name)
+        try:
+            await self._run_profile(entry, indexes)
+        finally:
+            self._running.discard(entry.name)
+
+    async def _run_profile(self, entry: ProfileEntry, indexes: Indexes) -> None:
+        self._last_full_run[entry.name] = time.monotonic()
+        self._facts_version += 1  # a full pass also rebuilds the facts from the indexes
+        if entry.profile is None:
+            # An invalid profile evaluates nothing; its old results must not linger in metrics.
+            self.results.forget_profile(entry.name)
+            return
+        workloads = indexes.all_workloads()
+        await self.evaluate_many(workloads, indexes, only_profile=entry.name)
+        desired = {
+            (namespace_of(w.namespace), report_name(w.kind, w.name, entry.name, w.api_group))
+            for w in workloads if self.results.get(workload_key(w), entry.name) is not None
+        }
+        await self._collect_stale_reports(entry.name, desired, indexes)
+
+    async def _collect_stale_reports(self, profile: str, desired: set[tuple[str, str]],
+                                     indexes: Indexes) -> None:
+        """Delete this profile's reports whose target is no longer a selected serving workload
+        (e.g. a Deployment that dropped its GPUs while the operator was down)."""
+        for store in list(indexes.reports.values()):
+            for stored in list(store):
+                if stored.profile == profile and (stored.namespace, stored.name) not in desired:
+                    try:
+                        await self.writer.delete(stored.namespace, stored.name)
+                    except (TimeoutError, ApiError, OSError) as error:
+                        logger.warning("deleting stale report %s/%s failed: %s",
+                                       stored.namespace, stored.name, error)
+
+    async def publish_profile_status(self, entry: ProfileEntry, current: dict[str, Any] | None) -> None:
+        status = profile_status(
+            entry.generation, entry.error, self.results.counts(entry.name), current, self.clock()
+        )
+        try:
+            await self.writer.write_profile_status(entry.name, status, current)
+        except (TimeoutError, ApiError, OSError) as error:
+            logger.warning("writing the status of profile %s failed: %s", entry.name, error)
+
+    async def delete_profile_reports(self, name: str, indexes: Indexes) -> None:
+        """A deleted profile's reports go with it. Garbage collection cannot do this: a report
+        is also owned by its target, and GC keeps a dependent while any owner remains."""
+        await self._collect_stale_reports(name, set(), indexes)
+
+    def profile_deleted(self, name: str) -> None:
+        self.results.forget_profile(name)
+        self.writer.forget_profile(name)
+        self._profiles_seen.pop(name, None)
+        self._last_full_run.pop(name, None)
