@@ -19,26 +19,26 @@ import kopf
 
 from conformance.adapters import adapt_object
 from conformance.profile import ProfileError, parse_profile
-from kaico.cluster.controller import CLUSTER_WATCHES, ClusterReports, ClusterWatch, fact_of
-from kaico.cluster.controller import PLURAL as CLUSTER_REPORT_PLURAL
+from kaico.cluster.controller import ClusterReports
+from kaico.cluster.status import PLURAL as CLUSTER_REPORT_PLURAL
+from kaico.cluster.watch import CLUSTER_WATCHES, ClusterWatch, fact_of
 from kaico.kube.resources import FACTS as FACT_RESOURCES
 from kaico.kube.resources import PROFILES as PROFILE_RESOURCE
 from kaico.kube.resources import REPORTS as REPORT_RESOURCE
 from kaico.kube.resources import TARGETS
 from kaico.state import ProfileEntry
 from kaico.workloads.affected import workload_key
-from kaico.workloads.controller import (
+from kaico.workloads.controller import Controller, adaptation_parameters
+from kaico.workloads.indexes import (
     FACTS,
     NAMESPACES,
     PROFILES,
     REPORTS,
     WORKLOADS,
-    Controller,
     Indexes,
-    adaptation_parameters,
+    StoredReport,
 )
 from kaico.workloads.object_facts import facts_of
-from kaico.workloads.writer import StoredReport
 
 logger = logging.getLogger("kaico.runtime.handlers")
 
@@ -73,15 +73,26 @@ def profile_entry(body: dict[str, Any]) -> ProfileEntry:
                         profile, error)
 
 
-def register(registry: kopf.OperatorRegistry, controller: Controller,
-             cluster: ClusterReports | None = None) -> None:
-    """Register every handler on ``registry`` (the cluster-report ones when ``cluster`` is given)."""
+class WorkloadHandlers:
+    """The handlers of the workload pipeline, bound to its controller (and, when cluster reports
+    are on, the cluster pipeline's profile hooks). Methods are coroutines although most never
+    await: kopf runs plain functions in a thread pool, a hop per watch event that these few
+    microseconds of pure work do not need."""
 
-    # --- indexes: extracted values only, never whole bodies ------------------------------------
-    # Coroutines although they never await: kopf runs plain functions in a thread pool, a hop
-    # per watch event that these few microseconds of pure work do not need.
+    def __init__(self, controller: Controller, cluster: ClusterReports | None):
+        self.controller = controller
+        self.cluster = cluster
+        # The last status seen on each profile, so the periodic pass compares against what is
+        # stored and writes nothing when it is unchanged.
+        self.profile_statuses: dict[str, dict[str, Any] | None] = {}
+        self._ticker: list[asyncio.Task[None]] = []
 
-    async def index_workload(body: kopf.Body, **kwargs: Any) -> dict[Any, Any]:
+    def _indexes(self, kwargs: dict[str, Any]) -> Indexes:
+        return self.controller.remember(Indexes.from_kwargs(kwargs))
+
+    # --- indexes: extracted values only, never whole bodies --------------------------------------
+
+    async def index_workload(self, body: kopf.Body, **kwargs: Any) -> dict[Any, Any]:
         entries = [e for store in kwargs[PROFILES].values() for e in store]
         workload = adapt_object(_plain(body), adaptation_parameters(entries))
         if workload is None:
@@ -89,140 +100,142 @@ def register(registry: kopf.OperatorRegistry, controller: Controller,
         kind, namespace, name = workload_key(workload)
         return {("workload", kind, namespace, name): workload, ("namespace", namespace): workload}
 
-    async def index_facts(body: kopf.Body, **_: Any) -> dict[Any, Any]:
+    async def index_facts(self, body: kopf.Body, **_: Any) -> dict[Any, Any]:
         facts, warnings = facts_of(_plain(body))
         for warning in warnings:
             logger.warning("%s", warning)
         return {body.metadata.uid: facts} if facts is not None else {}
 
-    async def index_profile(body: kopf.Body, **_: Any) -> dict[Any, Any]:
+    async def index_profile(self, body: kopf.Body, **_: Any) -> dict[Any, Any]:
         return {body.metadata.name: profile_entry(_plain(body))}
 
-    async def index_namespace(body: kopf.Body, **_: Any) -> dict[Any, Any]:
+    async def index_namespace(self, body: kopf.Body, **_: Any) -> dict[Any, Any]:
         return {body.metadata.name: dict(body.metadata.labels or {})}
 
-    async def index_report(body: kopf.Body, **_: Any) -> dict[Any, Any]:
+    async def index_report(self, body: kopf.Body, **_: Any) -> dict[Any, Any]:
         stored = StoredReport.from_body(_plain(body))
         return {(stored.namespace, stored.name): stored}
 
-    for resource in TARGETS:
-        kopf.index(**resource.selector(), id=WORKLOADS, registry=registry)(index_workload)
-    for resource in FACT_RESOURCES:
-        kopf.index(**resource.selector(), id=FACTS, registry=registry)(index_facts)
-    kopf.index(**PROFILE_RESOURCE.selector(), id=PROFILES, registry=registry)(index_profile)
-    kopf.index(group="", version="v1", plural="namespaces", id=NAMESPACES, registry=registry)(index_namespace)
-    kopf.index(**REPORT_RESOURCE.selector(), id=REPORTS, registry=registry)(index_report)
+    # --- events ------------------------------------------------------------------------------
 
-    # --- events ----------------------------------------------------------------------------------
-
-    async def on_target(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
-        indexes = controller.remember(Indexes.from_kwargs(kwargs))
+    async def on_target(self, event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+        indexes = self._indexes(kwargs)
         key = _key(body)
         if event["type"] == "DELETED":
-            controller.workload_deleted(key, _group(body), indexes)
+            self.controller.workload_deleted(key, _group(body), indexes)
             return
         workload = indexes.workload(key)
         if workload is None:
-            await controller.not_a_target(key, _group(body), indexes)
+            await self.controller.not_a_target(key, _group(body), indexes)
         else:
-            await controller.evaluate_workload(workload, indexes)
+            await self.controller.evaluate_workload(workload, indexes)
 
-    async def on_fact(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
-        indexes = controller.remember(Indexes.from_kwargs(kwargs))
+    async def on_fact(self, event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+        indexes = self._indexes(kwargs)
         uid = body.metadata.uid
         store = None if event["type"] == "DELETED" else indexes.facts.get(uid)
-        controller.fact_changed(uid, next(iter(store), None) if store else None, indexes,
-                                listing=event["type"] is None)
+        self.controller.fact_changed(uid, next(iter(store), None) if store else None, indexes,
+                                     listing=event["type"] is None)
 
-    async def on_namespace(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
-        indexes = controller.remember(Indexes.from_kwargs(kwargs))
+    async def on_namespace(self, event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+        indexes = self._indexes(kwargs)
         if any(e.profile and e.profile.spec.targets.namespace_selector
                for e in indexes.profile_entries()):
             name = body.metadata.name
-            controller.schedule(indexes, [workload_key(w) for w in indexes.workloads.get(("namespace", name), ())])
+            self.controller.schedule(
+                indexes, [workload_key(w) for w in indexes.workloads.get(("namespace", name), ())])
 
-    async def on_crd(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
-        if await controller.served.update_from_crd(_plain(body), deleted=event["type"] == "DELETED"):
-            controller.served_changed(controller.remember(Indexes.from_kwargs(kwargs)))
+    async def on_crd(self, event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+        if await self.controller.served.update_from_crd(_plain(body), deleted=event["type"] == "DELETED"):
+            self.controller.served_changed(self._indexes(kwargs))
 
-    async def on_report(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+    async def on_report(self, event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
         if event["type"] != "DELETED":
             return
         # Deleted by someone (or by garbage collection with its target): forget it, and let the
         # target, if it still exists, have its report back.
-        indexes = controller.remember(Indexes.from_kwargs(kwargs))
-        controller.writer.forget(body.metadata.namespace or "", body.metadata.name or "")
+        indexes = self._indexes(kwargs)
+        self.controller.writer.forget(body.metadata.namespace or "", body.metadata.name or "")
         target = (body.get("spec") or {}).get("targetRef") or {}
         key = (str(target.get("kind")), body.metadata.namespace or "default", str(target.get("name")))
-        controller.schedule(indexes, [key])
+        self.controller.schedule(indexes, [key])
 
-    # The last status seen on each profile, so the periodic pass compares against what is
-    # stored and writes nothing when it is unchanged.
-    profile_statuses: dict[str, dict[str, Any] | None] = {}
-
-    async def on_profile(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
-        indexes = controller.remember(Indexes.from_kwargs(kwargs))
-        profile_statuses[body.metadata.name or ""] = dict(body.get("status") or {}) or None
+    async def on_profile(self, event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+        indexes = self._indexes(kwargs)
+        name = body.metadata.name or ""
         if event["type"] == "DELETED":
-            profile_statuses.pop(body.metadata.name or "", None)
-            controller.profile_deleted(body.metadata.name or "")
-            await controller.delete_profile_reports(body.metadata.name or "", indexes)
-            if cluster is not None:
-                cluster.profile_deleted(body.metadata.name or "")
+            self.profile_statuses.pop(name, None)
+            self.controller.profile_deleted(name)
+            await self.controller.delete_profile_reports(name, indexes)
+            if self.cluster is not None:
+                self.cluster.profile_deleted(name)
             return
-        entry = indexes.profile(body.metadata.name or "")
+        self.profile_statuses[name] = dict(body.get("status") or {}) or None
+        entry = indexes.profile(name)
         if entry is not None:
-            await controller.profile_changed(entry, dict(body.get("status") or {}) or None, indexes)
-            if cluster is not None:
-                await cluster.profile_changed(entry)
+            await self.controller.profile_changed(entry, self.profile_statuses[name], indexes)
+            if self.cluster is not None:
+                await self.cluster.profile_changed(entry)
 
-    async def tick_profiles() -> None:
+    # --- the periodic pass -------------------------------------------------------------------
+
+    async def tick_profiles(self) -> None:
         """Every TIMER_TICK_SECONDS, give each profile its periodic pass (its own
         intervalSeconds decides whether a tick re-evaluates) and publish its status."""
         while True:
             await asyncio.sleep(TIMER_TICK_SECONDS)
-            indexes = controller.live_indexes()
+            indexes = self.controller.live_indexes()
             if indexes is None:
                 continue  # no event handled yet: the indexes are not available
-            for entry in controller.current_profiles():
-                if entry.name not in profile_statuses:
-                    # Its event has not been handled yet: without the stored status to compare
-                    # with, publishing would rewrite a status that may already be right.
-                    continue
-                try:
-                    await controller.profile_tick(entry, profile_statuses.get(entry.name), indexes)
-                    if cluster is not None:
-                        await cluster.profile_tick(entry)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # one profile's failure must not stop the others' passes
-                    logger.exception("the periodic pass of profile %s failed", entry.name)
+            for entry in self.controller.current_profiles():
+                await self._tick_profile(entry, indexes)
 
+    async def _tick_profile(self, entry: ProfileEntry, indexes: Indexes) -> None:
+        if entry.name not in self.profile_statuses:
+            # Its event has not been handled yet: without the stored status to compare with,
+            # publishing would rewrite a status that may already be right.
+            return
+        try:
+            await self.controller.profile_tick(entry, self.profile_statuses.get(entry.name), indexes)
+            if self.cluster is not None:
+                await self.cluster.profile_tick(entry)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # one profile's failure must not stop the others' passes
+            logger.exception("the periodic pass of profile %s failed", entry.name)
+
+    async def start_ticker(self, **_: Any) -> None:
+        self._ticker.append(asyncio.create_task(self.tick_profiles(), name="kaico-profile-interval"))
+
+    async def stop_ticker(self, **_: Any) -> None:
+        for task in self._ticker:
+            task.cancel()
+
+
+def register(registry: kopf.OperatorRegistry, controller: Controller,
+             cluster: ClusterReports | None = None) -> None:
+    """Register every handler on ``registry`` (the cluster-report ones when ``cluster`` is given)."""
+    handlers = WorkloadHandlers(controller, cluster)
     for resource in TARGETS:
-        kopf.on.event(**resource.selector(), id="kaico_target", registry=registry)(on_target)
+        kopf.index(**resource.selector(), id=WORKLOADS, registry=registry)(handlers.index_workload)
+        kopf.on.event(**resource.selector(), id="kaico_target", registry=registry)(handlers.on_target)
     for resource in FACT_RESOURCES:
-        kopf.on.event(**resource.selector(), id="kaico_fact", registry=registry)(on_fact)
-    kopf.on.event(group="", version="v1", plural="namespaces", id="kaico_namespace",
-                  registry=registry)(on_namespace)
+        kopf.index(**resource.selector(), id=FACTS, registry=registry)(handlers.index_facts)
+        kopf.on.event(**resource.selector(), id="kaico_fact", registry=registry)(handlers.on_fact)
+    namespaces = {"group": "", "version": "v1", "plural": "namespaces"}
+    kopf.index(**namespaces, id=NAMESPACES, registry=registry)(handlers.index_namespace)
+    kopf.on.event(**namespaces, id="kaico_namespace", registry=registry)(handlers.on_namespace)
+    kopf.index(**PROFILE_RESOURCE.selector(), id=PROFILES, registry=registry)(handlers.index_profile)
+    kopf.on.event(**PROFILE_RESOURCE.selector(), id="kaico_profile", registry=registry)(handlers.on_profile)
+    kopf.index(**REPORT_RESOURCE.selector(), id=REPORTS, registry=registry)(handlers.index_report)
+    kopf.on.event(**REPORT_RESOURCE.selector(), id="kaico_report", registry=registry)(handlers.on_report)
     kopf.on.event(group="apiextensions.k8s.io", version="v1", plural="customresourcedefinitions",
-                  id="kaico_crd", registry=registry)(on_crd)
-    kopf.on.event(**REPORT_RESOURCE.selector(), id="kaico_report", registry=registry)(on_report)
-    kopf.on.event(**PROFILE_RESOURCE.selector(), id="kaico_profile", registry=registry)(on_profile)
+                  id="kaico_crd", registry=registry)(handlers.on_crd)
     # The periodic pass runs from kaico's own loop, not kopf.timer: a kopf timer puts a finalizer
     # on every profile, which then blocks deleting a profile (and `helm uninstall`, which removes
     # the operator before custom objects) whenever the operator is not running.
-    ticker: list[asyncio.Task[None]] = []
-
-    async def start_ticker(**_: Any) -> None:
-        ticker.append(asyncio.create_task(tick_profiles(), name="kaico-profile-interval"))
-
-    async def stop_ticker(**_: Any) -> None:
-        for task in ticker:
-            task.cancel()
-
-    kopf.on.startup(id="kaico_profile_interval_start", registry=registry)(start_ticker)
-    kopf.on.cleanup(id="kaico_profile_interval_stop", registry=registry)(stop_ticker)
-
+    kopf.on.startup(id="kaico_profile_interval_start", registry=registry)(handlers.start_ticker)
+    kopf.on.cleanup(id="kaico_profile_interval_stop", registry=registry)(handlers.stop_ticker)
     if cluster is not None:
         _register_cluster(registry, cluster)
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -29,71 +28,20 @@ from kaico.kube.resources import known_classes
 from kaico.runtime.metrics import Metrics
 from kaico.state import ProfileEntry, Results
 from kaico.workloads.affected import WorkloadKey, affected_workloads, workload_key
+from kaico.workloads.indexes import (
+    Indexes,
+)
 from kaico.workloads.object_facts import merge_facts
 from kaico.workloads.status import profile_status, report_name
-from kaico.workloads.writer import ReportWriter, StoredReport
+from kaico.workloads.writer import ReportWriter
 
 logger = logging.getLogger("kaico.workloads.controller")
 
 # Index names (kopf passes each index to handlers as a keyword argument of this name).
-WORKLOADS = "kaico_workloads"
-FACTS = "kaico_facts"
-PROFILES = "kaico_profiles"
-NAMESPACES = "kaico_namespaces"
-REPORTS = "kaico_reports"
-
 COALESCE_SECONDS = 0.5
 # Evaluations (and so report writes) in flight at once during a pass over many workloads: the
 # writes are independent, and one at a time would make a start-up take a round trip per request.
 PARALLEL_EVALUATIONS = 16
-
-
-@dataclass(frozen=True)
-class Indexes:
-    """Read-only views of kopf's indexes, as handlers receive them.
-
-    workloads: ("workload", kind, namespace, name) and ("namespace", namespace) -> ServingWorkload
-    facts: object uid -> ClusterFacts of that object alone
-    profiles: name -> ProfileEntry
-    namespaces: name -> labels
-    reports: (namespace, name) -> StoredReport
-    """
-
-    workloads: Mapping[Any, Any]
-    facts: Mapping[Any, Any]
-    profiles: Mapping[Any, Any]
-    namespaces: Mapping[Any, Any]
-    reports: Mapping[Any, Any]
-
-    @classmethod
-    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> Indexes:
-        return cls(kwargs[WORKLOADS], kwargs[FACTS], kwargs[PROFILES], kwargs[NAMESPACES], kwargs[REPORTS])
-
-    @staticmethod
-    def _first(index: Mapping[Any, Any], key: Any) -> Any:
-        store = index.get(key)
-        return next(iter(store), None) if store else None
-
-    def workload(self, key: WorkloadKey) -> ServingWorkload | None:
-        return self._first(self.workloads, ("workload", *key))
-
-    def all_workloads(self) -> list[ServingWorkload]:
-        return [w for key, store in self.workloads.items() if key[0] == "workload" for w in store]
-
-    def profile_entries(self) -> list[ProfileEntry]:
-        return sorted((e for store in self.profiles.values() for e in store), key=lambda e: e.name)
-
-    def profile(self, name: str) -> ProfileEntry | None:
-        return self._first(self.profiles, name)
-
-    def namespace_labels(self, namespace: str) -> dict[str, str] | None:
-        return self._first(self.namespaces, namespace)
-
-    def stored_report(self, namespace: str, name: str) -> StoredReport | None:
-        return self._first(self.reports, (namespace, name))
-
-    def fact_parts(self) -> Iterable[ClusterFacts]:
-        return (part for store in self.facts.values() for part in store)
 
 
 def adaptation_parameters(entries: Iterable[ProfileEntry]) -> Parameters:

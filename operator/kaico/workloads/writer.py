@@ -13,50 +13,22 @@ import asyncio
 import logging
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from conformance.report import Report
 from conformance.workload import ServingWorkload
 from kaico.api import GROUP, VERSION
-from kaico.api.conventions import CONFORMANT, digest, find_condition, timestamp
+from kaico.api.conventions import digest, timestamp
 from kaico.kube.client import KubeClient, collection_path
 from kaico.kube.events import event_body, post_event
 from kaico.state import ProfileEntry
+from kaico.workloads.indexes import StoredReport
 from kaico.workloads.status import report_body, report_name, report_status
 
 logger = logging.getLogger("kaico.workloads.writer")
 
 WriteObserver = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class StoredReport:
-    """What is known to be stored for one report: enough to decide whether to write."""
-
-    namespace: str
-    name: str
-    target_uid: str | None
-    profile: str
-    digest: str | None  # None: no status yet
-    conformant: bool | None
-    conformant_condition: dict[str, Any] | None
-
-    @classmethod
-    def from_body(cls, body: dict[str, Any]) -> StoredReport:
-        metadata = body.get("metadata") or {}
-        spec = body.get("spec") or {}
-        status = body.get("status") or None
-        return cls(
-            namespace=metadata.get("namespace") or "",
-            name=metadata.get("name") or "",
-            target_uid=(spec.get("targetRef") or {}).get("uid"),
-            profile=spec.get("profile") or "",
-            digest=digest(status) if status else None,
-            conformant=status.get("conformant") if status else None,
-            conformant_condition=find_condition(status, CONFORMANT),
-        )
 
 
 def _reports_path(namespace: str, name: str | None = None) -> str:

@@ -315,7 +315,7 @@ def test_rbac_reads_exactly_what_the_operator_watches(render):
     """Every kind the operator watches (kaico.kube.resources for workloads and their facts,
     kaico.cluster.controller for the cluster requirements) is readable from the right role, and
     nothing else is."""
-    from kaico.cluster.controller import CLUSTER_WATCHES
+    from kaico.cluster.watch import CLUSTER_WATCHES
     from kaico.kube.resources import FACTS, PROFILES, REPORTS, TARGETS
 
     objects = render()

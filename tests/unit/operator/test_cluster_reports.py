@@ -9,20 +9,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kaico.api.conventions import digest
-from kaico.cluster.controller import (
-    CLUSTER_WATCHES,
-    ClusterReports,
+from kaico.cluster.controller import ClusterReports
+from kaico.cluster.reader import ReadError
+from kaico.cluster.status import (
     ProbeRun,
     cluster_status,
     evaluation_from_status,
-    fact_of,
     probe_warnings,
     report_body,
     transition_events,
     unevaluated_status,
     workload_tallies,
 )
-from kaico.cluster.reader import ReadError
+from kaico.cluster.watch import CLUSTER_WATCHES, fact_of
 from kaico.kube.client import Response
 from kaico.runtime.handlers import profile_entry
 from kaico.runtime.metrics import Metrics

@@ -6,8 +6,9 @@ from typing import Any
 
 from kaico.kube.client import Response
 from kaico.state import ProfileEntry
+from kaico.workloads.indexes import StoredReport
 from kaico.workloads.status import report_name
-from kaico.workloads.writer import ReportWriter, StoredReport
+from kaico.workloads.writer import ReportWriter
 
 from conformance.findings import Finding, Result, Severity
 from conformance.report import Report, TargetRef

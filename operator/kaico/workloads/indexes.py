@@ -1,0 +1,100 @@
+"""The workload pipeline's indexes: their ids, the read-only view handlers hand the controller
+(``Indexes``), and what an index keeps per stored report (``StoredReport``).
+
+kopf owns the index contents (``kaico.runtime.handlers`` fills them from watch events); only
+extracted values are kept, never whole bodies. Everything here is read-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.facts import ClusterFacts
+from conformance.workload import ServingWorkload
+from kaico.api.conventions import CONFORMANT, digest, find_condition
+from kaico.state import ProfileEntry, WorkloadKey
+
+# kopf index ids.
+WORKLOADS = "kaico_workloads"
+FACTS = "kaico_facts"
+PROFILES = "kaico_profiles"
+NAMESPACES = "kaico_namespaces"
+REPORTS = "kaico_reports"
+
+
+@dataclass(frozen=True)
+class Indexes:
+    """Read-only views of kopf's indexes, as handlers receive them.
+
+    workloads: ("workload", kind, namespace, name) and ("namespace", namespace) -> ServingWorkload
+    facts: object uid -> ClusterFacts of that object alone
+    profiles: name -> ProfileEntry
+    namespaces: name -> labels
+    reports: (namespace, name) -> StoredReport
+    """
+
+    workloads: Mapping[Any, Any]
+    facts: Mapping[Any, Any]
+    profiles: Mapping[Any, Any]
+    namespaces: Mapping[Any, Any]
+    reports: Mapping[Any, Any]
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> Indexes:
+        return cls(kwargs[WORKLOADS], kwargs[FACTS], kwargs[PROFILES], kwargs[NAMESPACES], kwargs[REPORTS])
+
+    @staticmethod
+    def _first(index: Mapping[Any, Any], key: Any) -> Any:
+        store = index.get(key)
+        return next(iter(store), None) if store else None
+
+    def workload(self, key: WorkloadKey) -> ServingWorkload | None:
+        return self._first(self.workloads, ("workload", *key))
+
+    def all_workloads(self) -> list[ServingWorkload]:
+        return [w for key, store in self.workloads.items() if key[0] == "workload" for w in store]
+
+    def profile_entries(self) -> list[ProfileEntry]:
+        return sorted((e for store in self.profiles.values() for e in store), key=lambda e: e.name)
+
+    def profile(self, name: str) -> ProfileEntry | None:
+        return self._first(self.profiles, name)
+
+    def namespace_labels(self, namespace: str) -> dict[str, str] | None:
+        return self._first(self.namespaces, namespace)
+
+    def stored_report(self, namespace: str, name: str) -> StoredReport | None:
+        return self._first(self.reports, (namespace, name))
+
+    def fact_parts(self) -> Iterable[ClusterFacts]:
+        return (part for store in self.facts.values() for part in store)
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    """What is known to be stored for one report: enough to decide whether to write."""
+
+    namespace: str
+    name: str
+    target_uid: str | None
+    profile: str
+    digest: str | None  # None: no status yet
+    conformant: bool | None
+    conformant_condition: dict[str, Any] | None
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> StoredReport:
+        metadata = body.get("metadata") or {}
+        spec = body.get("spec") or {}
+        status = body.get("status") or None
+        return cls(
+            namespace=metadata.get("namespace") or "",
+            name=metadata.get("name") or "",
+            target_uid=(spec.get("targetRef") or {}).get("uid"),
+            profile=spec.get("profile") or "",
+            digest=digest(status) if status else None,
+            conformant=status.get("conformant") if status else None,
+            conformant_condition=find_condition(status, CONFORMANT),
+        )
