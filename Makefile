@@ -52,7 +52,8 @@ bench: setup
 
 ## lint: ruff over the Python code
 lint: setup
-	$(BIN)/ruff check conformance operator tests bench
+	$(BIN)/ruff check conformance operator hack tests bench
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -19,6 +19,7 @@ import pytest
 from kaico_dev.localcluster import tool_versions
 
 OPERATOR_DIR = Path(__file__).resolve().parents[2] / "operator"
+HACK_DIR = Path(__file__).resolve().parents[2] / "hack"
 
 # Starts a cluster with one node, prints its state as JSON, then sleeps until killed.
 CHILD = textwrap.dedent("""
@@ -34,7 +35,8 @@ CHILD = textwrap.dedent("""
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(OPERATOR_DIR), env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(OPERATOR_DIR), str(HACK_DIR), env.get("PYTHONPATH")) if p)
     return env
 
 

@@ -136,6 +136,15 @@ class Metrics:
         self.cluster_samples: ClusterSamples = list
         self.registry.register(_ClusterCollector(lambda: self.cluster_samples))
 
+    def evaluated(self, profile: str) -> None:
+        self.evaluations.labels(profile).inc()
+
+    def evaluation_failed(self, profile: str) -> None:
+        self.evaluation_errors.labels(profile).inc()
+
+    def evaluation_took(self, seconds: float) -> None:
+        self.evaluation_duration.observe(seconds)
+
     def count_request(self, method: str, status: int) -> None:
         self.api_requests.labels(method, str(status)).inc()
 

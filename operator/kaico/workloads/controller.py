@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from conformance.accelerators import workload_asks
 from conformance.engine import evaluate
@@ -25,7 +25,6 @@ from conformance.workload import ServingWorkload
 from kaico.kube.client import ApiError
 from kaico.kube.discovery import ServedResources
 from kaico.kube.resources import known_classes
-from kaico.runtime.metrics import Metrics
 from kaico.state import ProfileEntry, Results
 from kaico.workloads.affected import WorkloadKey, affected_workloads, workload_key
 from kaico.workloads.indexes import (
@@ -38,6 +37,14 @@ from kaico.workloads.writer import ReportWriter
 logger = logging.getLogger("kaico.workloads.controller")
 
 # Index names (kopf passes each index to handlers as a keyword argument of this name).
+class EvaluationObserver(Protocol):
+    """What the controller reports about its evaluations (``kaico.runtime.metrics.Metrics``)."""
+
+    def evaluated(self, profile: str) -> None: ...
+    def evaluation_failed(self, profile: str) -> None: ...
+    def evaluation_took(self, seconds: float) -> None: ...
+
+
 COALESCE_SECONDS = 0.5
 # Evaluations (and so report writes) in flight at once during a pass over many workloads: the
 # writes are independent, and one at a time would make a start-up take a round trip per request.
@@ -87,7 +94,7 @@ class Controller:
         self,
         writer: ReportWriter,
         results: Results,
-        metrics: Metrics,
+        metrics: EvaluationObserver,
         served: ServedResources,
         clock: Callable[[], datetime],
     ):
@@ -237,11 +244,11 @@ class Controller:
                 report = evaluate(workload, facts, entry.profile, self.clock())
             except Exception:  # noqa: BLE001 - one bad evaluation must not stop the others
                 logger.exception("evaluating %s under %s failed", workload.ref, entry.name)
-                self.metrics.evaluation_errors.labels(entry.name).inc()
+                self.metrics.evaluation_failed(entry.name)
                 continue
             finally:
-                self.metrics.evaluation_duration.observe(time.perf_counter() - started)
-            self.metrics.evaluations.labels(entry.name).inc()
+                self.metrics.evaluation_took(time.perf_counter() - started)
+            self.metrics.evaluated(entry.name)
             self.results.record(key, report)
             if not workload.uid:
                 continue  # cannot own a report; only happens with a malformed body
@@ -250,7 +257,7 @@ class Controller:
             except (TimeoutError, ApiError, OSError) as error:
                 logger.warning("writing the report of %s failed (retried on the next change "
                                "or interval): %s", workload.ref, error)
-                self.metrics.evaluation_errors.labels(entry.name).inc()
+                self.metrics.evaluation_failed(entry.name)
 
     async def _unselect(self, key: WorkloadKey, profile: str, name: str, indexes: Indexes) -> None:
         had_result = self.results.get(key, profile) is not None

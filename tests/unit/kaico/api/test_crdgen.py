@@ -9,7 +9,7 @@ from kaico_dev import crdgen
 from conformance.catalogue import catalogue
 from conformance.profile import ProfileSpec, parse_profile
 
-CRDS = Path(__file__).resolve().parents[3] / "crds"
+CRDS = Path(__file__).resolve().parents[4] / "crds"
 
 
 def schemas() -> dict[str, dict]:
@@ -88,7 +88,7 @@ def test_printer_columns_short_names_and_category():
 
 
 def test_the_builtin_profile_validates_against_the_generated_schema_shape():
-    profile = yaml.safe_load((Path(__file__).resolve().parents[3] / "conformance/profiles/default.yaml").read_text())
+    profile = yaml.safe_load((Path(__file__).resolve().parents[4] / "conformance/profiles/default.yaml").read_text())
     spec = schemas()["kaico.dev_conformanceprofiles.yaml"]["properties"]["spec"]["properties"]
     assert set(profile["spec"]) <= set(spec)
     parse_profile(profile)
