@@ -1,9 +1,8 @@
 """ClusterConformanceReports: the cluster judged against the CNCF AI Conformance checklist, one
 report per ConformanceProfile.
 
-Two halves. The pure half (names, bodies, status content, conditions, Events, the watched-object
-fact extractors, workload tallies) is unit-tested. ``ClusterReports`` is the I/O half: it reads
-the cluster with the same gatherer ``kaico cluster`` uses (so the operator and the CLI judge the
+The pure parts live beside it: what is watched (``kaico.cluster.watch``) and what a report says
+(``kaico.cluster.status``). ``ClusterReports`` is the I/O half: it reads the cluster with the same gatherer ``kaico cluster`` uses (so the operator and the CLI judge the
 same inventory identically), evaluates each profile's checklist, and writes only when a report's
 content changed, exactly like the workload ``ReportWriter``.
 

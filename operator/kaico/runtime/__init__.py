@@ -1,1 +1,1 @@
-"""runtime"""
+"""The operator's assembly: kopf, the handlers feeding both pipelines, metrics and health."""

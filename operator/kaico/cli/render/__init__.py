@@ -1,1 +1,1 @@
-"""cli/render"""
+"""Renderers, one module per thing rendered: workload evaluations, the catalogue, cluster evaluations."""
