@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "operator"), str(REPO / "hack")]
+sys.path[:0] = [str(REPO), str(REPO / "hack")]
 
 from generated_section import replace_section, update  # noqa: E402
 
