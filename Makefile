@@ -9,8 +9,10 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Third-party CRDs and sample manifests used by the tests (never copied into the repo).
 KAICO_SHARED ?= $(abspath $(CURDIR)/../shared)
 export KAICO_SHARED
+# The CRD generator (writes crds/*.yaml from the API models; takes --output-dir DIR).
+CRDGEN ?= $(DEV_PYTHON) -m kaico_dev.crdgen
 
-.PHONY: setup test test-unit bench lint demo tools cluster-up cluster-down clean chart kind-e2e
+.PHONY: setup test test-unit bench lint demo tools cluster-up cluster-down clean generate verify docs chart kind-e2e
 
 $(BIN)/kaico: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,16 +60,28 @@ lint: setup
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
 
-## docs: regenerate the README sections that come from code (the check table)
-docs: setup
-	$(BIN)/python hack/update_readme.py
-
-## chart: regenerate the chart's copies (crds/ and the default profile from their single sources) and the README's values table
-chart: setup
+## generate: regenerate every generated file: the CRDs, the chart's copies of them and of the default profile, the check catalogue (docs/checks.md) and the values table (docs/install.md)
+generate: setup
+	$(CRDGEN)
 	rm -f charts/kaico/crds/*.yaml
 	cp crds/*.yaml charts/kaico/crds/
 	cp conformance/profiles/default.yaml charts/kaico/files/default-profile.yaml
+	$(BIN)/python hack/checks_doc.py --write
 	$(BIN)/python hack/values_table.py --write
+
+## verify: fail with a diff when any generated file is stale (writes nothing in the tree)
+verify: setup
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && stale=0 && \
+	$(CRDGEN) --output-dir "$$scratch/crds" >/dev/null && \
+	{ diff -ru crds "$$scratch/crds" || stale=1; } && \
+	{ diff -ru crds charts/kaico/crds || stale=1; } && \
+	{ diff -u conformance/profiles/default.yaml charts/kaico/files/default-profile.yaml || stale=1; } && \
+	{ $(BIN)/python hack/checks_doc.py --check || stale=1; } && \
+	{ $(BIN)/python hack/values_table.py --check || stale=1; } && \
+	if [ $$stale = 1 ]; then echo "generated files are stale: run \`make generate\`" >&2; exit 1; fi
+
+## docs, chart: older names of `generate`
+docs chart: generate
 
 ## kind-e2e: on a machine with Docker and kind: build the image, install the chart on a kind cluster, wait for the reports, tear down
 kind-e2e:

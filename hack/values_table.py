@@ -1,26 +1,31 @@
-"""The README's Helm values table, generated from the comments in charts/kaico/values.yaml.
+"""docs/install.md's Helm values table, generated from the comments in charts/kaico/values.yaml.
 
 A key preceded by a ``# -- description`` comment (continued by further ``#`` lines at the same
 indent) gets a row: its dotted path, type, default (from the parsed YAML, so it cannot disagree
-with the chart) and description. ``--write`` replaces the README section between
-``<!-- values:start -->`` and ``<!-- values:end -->``; tests/e2e/helm/test_chart_sources.py fails
-when that section is stale. Run through ``make chart``.
+with the chart) and description. ``--write`` replaces the page's section between
+``<!-- values:start -->`` and ``<!-- values:end -->``; ``--check`` prints a diff and exits 1 when
+it is stale. tests/e2e/helm/test_chart_sources.py fails when that section is stale. Run through
+``make generate`` (``make verify`` checks).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "hack"))
+
+from generated_section import replace_section, update  # noqa: E402
+
 VALUES = REPO / "charts" / "kaico" / "values.yaml"
-README = REPO / "README.md"
+PAGE = REPO / "docs" / "install.md"
 
 _KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_]+):")
 _DOC = re.compile(r"^(?P<indent> *)# -- ?(?P<text>.*)$")
@@ -95,31 +100,23 @@ def values_table(values_text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _readme_updater():
-    # One implementation of the marker replacement: the one `make docs` uses.
-    spec = importlib.util.spec_from_file_location(
-        "update_readme", REPO / "hack" / "update_readme.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def updated_page(page_text: str, values_text: str) -> str:
+    return replace_section(page_text, "values", values_table(values_text), str(PAGE))
 
 
-def updated_readme(readme_text: str, values_text: str) -> str:
-    return _readme_updater().replace_section(readme_text, "values", values_table(values_text))
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="update README.md in place")
-    args = parser.parse_args()
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help=f"update {PAGE.name} in place")
+    mode.add_argument("--check", action="store_true", help="print a diff and exit 1 if stale")
+    args = parser.parse_args(argv)
     values_text = VALUES.read_text()
-    if not args.write:
+    if not (args.write or args.check):
         print(values_table(values_text), end="")
-        return
-    README.write_text(updated_readme(README.read_text(), values_text))
-    print(f"updated the values table in {README}")
+        return 0
+    new_text = updated_page(PAGE.read_text(), values_text)
+    return 0 if update(PAGE, new_text, check=args.check, command="make generate") else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
