@@ -21,7 +21,7 @@ PAGE = REPO / "docs" / "checks.md"
 
 
 def _specs() -> list:
-    from conformance.registry import catalogue
+    from conformance.catalogue import catalogue
 
     return list(catalogue().values())
 

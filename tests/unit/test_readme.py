@@ -3,7 +3,7 @@
 import importlib.util
 import re
 
-from conformance.registry import catalogue
+from conformance.catalogue import catalogue
 
 README_LIMIT = 10 * 1024
 # [text](target): a markdown link; images and reference-style links are not used in these pages.
