@@ -12,7 +12,13 @@ from datetime import datetime
 
 from conformance.accelerators import workload_asks
 from conformance.catalogue import catalogue
-from conformance.facts import ClusterFacts, missing_facts_message
+from conformance.facts import (
+    ClusterFacts,
+    FactClass,
+    InputMode,
+    absent_in_input_message,
+    missing_facts_message,
+)
 from conformance.findings import Finding, Outcome, Result, Severity
 from conformance.profile import Profile
 from conformance.registry import CheckSpec
@@ -22,6 +28,32 @@ from conformance.workload import ServingWorkload
 # Findings about the input itself (an adapter could not read part of the body) use this id.
 INPUT_CHECK = "input-valid"
 INPUT_CATEGORY = "input"
+
+# The checks that look for an object of a class an application brings itself: when the
+# whole-application input held none of it, their finding says so (``ClusterFacts.assumed_absent``).
+LOOKS_FOR: dict[str, FactClass] = {
+    "scaling-autoscaler": FactClass.AUTOSCALERS,
+    "scaling-disruption-budget": FactClass.DISRUPTION_BUDGETS,
+    "endpoint-service": FactClass.SERVICES,
+    "endpoint-gateway-route": FactClass.ROUTES,
+}
+
+
+def note_absent_in_input(check_id: str, outcome: Outcome, facts: ClusterFacts) -> Outcome:
+    """A fail or warn judged from a class the input held none of names that reason."""
+    looked_for = LOOKS_FOR.get(check_id)
+    if (
+        looked_for is None
+        or looked_for.value not in facts.assumed_absent
+        or outcome.result not in (Result.FAIL, Result.WARN)
+    ):
+        return outcome
+    return Outcome(
+        outcome.result,
+        f"{outcome.message} ({absent_in_input_message([looked_for])})",
+        outcome.properties,
+    )
+
 
 def run_check(
     spec: CheckSpec, workload: ServingWorkload, facts: ClusterFacts, profile: Profile, asks: bool
@@ -80,7 +112,9 @@ def evaluate(
     specs = catalogue()
     for check_id, severity in profile.severities.items():
         spec = specs[check_id]
-        outcome = run_check(spec, workload, facts, profile, asks)
+        outcome = note_absent_in_input(
+            check_id, run_check(spec, workload, facts, profile, asks), facts
+        )
         finding = Finding(
             check=check_id,
             category=spec.category.value,
@@ -127,6 +161,7 @@ class Evaluation:
     reports: tuple[Report, ...]
     orphans: tuple[Orphan, ...]
     warnings: tuple[str, ...] = ()
+    mode: InputMode = InputMode.APPLICATION
 
 
 def evaluate_objects(
@@ -134,16 +169,26 @@ def evaluate_objects(
     profile: Profile,
     now: datetime,
     facts_objects: list[dict] = (),
+    mode: InputMode = InputMode.APPLICATION,
+    assume_known: frozenset[FactClass] | tuple[FactClass, ...] = (),
 ) -> Evaluation:
     """Adapt every object, build facts from all of them (plus ``facts_objects``, which are
     never targets), and evaluate each selected workload. ``objects`` pairs a body with where
-    it came from."""
+    it came from.
+
+    ``mode`` says what the objects are: the whole application (``APPLICATION``: an absent
+    autoscaler, PDB, Service or route is absent), a fragment (``PARTIAL``: it is unknown), or
+    the input over a live cluster's facts (``CLUSTER``: ``facts_objects`` are the cluster's
+    objects and ``assume_known`` the classes its API serves)."""
     from conformance.adapters import adapt_object
     from conformance.facts_builder import facts_from_objects_with_warnings
     from conformance.relations import orphan_autoscalers
 
     bodies = [body for body, _ in objects]
-    facts, warnings = facts_from_objects_with_warnings([*bodies, *facts_objects], profile.parameters)
+    facts, warnings = facts_from_objects_with_warnings(
+        [*bodies, *facts_objects], profile.parameters, assume_known,
+        whole_application=mode is InputMode.APPLICATION,
+    )
     workloads: list[tuple[ServingWorkload, str | None]] = []
     for body, source in objects:
         workload = adapt_object(body, profile.parameters)
@@ -162,4 +207,4 @@ def evaluate_objects(
         Orphan(a.kind, a.namespace, a.name, a.target_kind, a.target_name)
         for a in orphan_autoscalers([w for w, _ in workloads], facts, present)
     )
-    return Evaluation(reports, orphans, tuple(warnings))
+    return Evaluation(reports, orphans, tuple(warnings), mode)

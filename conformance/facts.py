@@ -9,6 +9,12 @@ them, e.g. a cluster that really has no RuntimeClasses) or *unknown* (the input 
 A check that needs an unknown class returns ``skip`` and names what was missing: never guess.
 ``known`` holds the names of the classes that are known (the ``FactClass`` values).
 
+Offline input is read as the *whole application* by default (``InputMode.APPLICATION``), as
+kube-score and Polaris read theirs: an application carries its own autoscaler, PDB, Services and
+routes (``APPLICATION_FACT_CLASSES``), so when the input holds none of one of those classes it is
+known to have none (``assumed_absent`` names them, so a finding can say the input held none).
+Nodes and the other cluster-level classes are never assumed: nobody's chart contains Nodes.
+
 The CLI builds facts from the objects in its input (``conformance.facts_from_objects``); the
 operator builds them from its kopf indexes.
 """
@@ -35,6 +41,24 @@ class FactClass(StrEnum):
     SERVING_RUNTIMES = "servingruntimes"  # ServingRuntimes and ClusterServingRuntimes
 
 
+class InputMode(StrEnum):
+    """How the objects being checked relate to the application and the cluster."""
+
+    APPLICATION = "application"  # the input is the whole application (offline default)
+    PARTIAL = "partial"  # the input is a fragment: an absent class is unknown (skip)
+    CLUSTER = "cluster"  # the input over the live cluster's facts (``kaico check --cluster``)
+
+
+# The classes an application brings itself: with the whole application in the input, none of
+# them in it means there are none.
+APPLICATION_FACT_CLASSES: tuple[FactClass, ...] = (
+    FactClass.AUTOSCALERS,
+    FactClass.DISRUPTION_BUDGETS,
+    FactClass.SERVICES,
+    FactClass.ROUTES,
+)
+
+
 _WHAT_IS_MISSING = {
     FactClass.NODES: "Node objects",
     FactClass.AUTOSCALERS: "HorizontalPodAutoscalers or ScaledObjects",
@@ -53,6 +77,15 @@ def missing_facts_message(missing: list[FactClass]) -> str:
     """The skip message of a check that cannot judge without these classes of facts."""
     names = " and ".join(_WHAT_IS_MISSING[m] for m in missing)
     return f"not judged: the input has no {names} (add them, or pass --cluster-facts)"
+
+
+def absent_in_input_message(absent: list[FactClass]) -> str:
+    """The note on a finding judged from a class the whole-application input held none of."""
+    names = " or ".join(_WHAT_IS_MISSING[a] for a in absent)
+    return (
+        f"the input held no {names} and is read as the whole application; "
+        "pass --partial if it is a fragment"
+    )
 
 
 @dataclass(frozen=True)
@@ -191,6 +224,8 @@ class ServingRuntimeFacts:
 @dataclass(frozen=True)
 class ClusterFacts:
     known: frozenset[str] = frozenset()
+    # Known only because the input is the whole application and held none (InputMode.APPLICATION).
+    assumed_absent: frozenset[str] = frozenset()
     nodes: tuple[NodeFacts, ...] = ()
     autoscalers: tuple[AutoscalerFacts, ...] = ()
     disruption_budgets: tuple[SelectingObject, ...] = ()

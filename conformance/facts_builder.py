@@ -11,7 +11,7 @@ is skipped and reported in the warnings of ``facts_from_objects_with_warnings``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from conformance.accelerators import parse_count
@@ -19,6 +19,7 @@ from conformance.adapters.fields import FieldErrors
 from conformance.adapters.podspec import parse_containers
 from conformance.adapters.signals import keda_trigger_names, metric_spec_names
 from conformance.facts import (
+    APPLICATION_FACT_CLASSES,
     AutoscalerFacts,
     ClusterFacts,
     FactClass,
@@ -77,9 +78,12 @@ def facts_from_objects(
     params: Parameters | None = None,
     assume_known: Iterable[FactClass] = (),
     default_namespace: str = "default",
+    whole_application: bool = False,
 ) -> ClusterFacts:
     """ClusterFacts from ``objects``; see ``facts_from_objects_with_warnings`` for the warnings."""
-    return facts_from_objects_with_warnings(objects, params, assume_known, default_namespace)[0]
+    return facts_from_objects_with_warnings(
+        objects, params, assume_known, default_namespace, whole_application
+    )[0]
 
 
 def facts_from_objects_with_warnings(
@@ -87,8 +91,13 @@ def facts_from_objects_with_warnings(
     params: Parameters | None = None,
     assume_known: Iterable[FactClass] = (),
     default_namespace: str = "default",
+    whole_application: bool = False,
 ) -> tuple[ClusterFacts, list[str]]:
     """ClusterFacts and one warning per malformed object that was skipped.
+
+    With ``whole_application`` the objects are the whole application: each of
+    ``APPLICATION_FACT_CLASSES`` the objects hold none of is known to be empty, and named in
+    ``assumed_absent``.
 
     ``default_namespace`` is where a namespaced object without ``metadata.namespace`` lands
     (kubectl's behaviour with the default context). ``params`` is accepted so callers pass the
@@ -125,7 +134,11 @@ def facts_from_objects_with_warnings(
         if errors.messages:
             where = f"{namespace}/{name}" if name else "(unnamed)"
             warnings.append(f"skipped {kind} {where}: {'; '.join(errors.messages)}")
-    return _freeze(collected), warnings
+    facts = _freeze(collected)
+    if whole_application:
+        absent = frozenset(c.value for c in APPLICATION_FACT_CLASSES) - facts.known
+        facts = replace(facts, known=facts.known | absent, assumed_absent=absent)
+    return facts, warnings
 
 
 def _store(store: list[Any] | set[Any] | dict[Any, Any], fact: Any) -> None:

@@ -38,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="namespace for objects that name none (default: default)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="table output: show passing and skipped checks too")
+    parser.add_argument("--partial", action="store_true",
+                        help="the input is a fragment, not the whole application: a check that "
+                        "looks for an autoscaler, PDB, Service or route the input lacks skips "
+                        "instead of failing")
 
 
 def _with_default_namespace(body: dict, namespace: str) -> dict:
@@ -51,6 +55,7 @@ def _with_default_namespace(body: dict, namespace: str) -> dict:
 
 def run(args: argparse.Namespace, streams: Streams) -> int:
     from conformance.engine import evaluate_objects
+    from conformance.facts import InputMode
     from conformance.findings import Severity
     from conformance.profile import now_utc
     from kaico.cli.manifests import ManifestError, load
@@ -64,7 +69,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         raise UsageError(str(error)) from None
     objects = [(_with_default_namespace(o.body, args.namespace), o.source) for o in loaded]
     facts_objects = [_with_default_namespace(o.body, args.namespace) for o in facts_loaded]
-    evaluation = evaluate_objects(objects, profile, now_utc(), facts_objects)
+    mode = InputMode.PARTIAL if args.partial else InputMode.APPLICATION
+    evaluation = evaluate_objects(objects, profile, now_utc(), facts_objects, mode)
 
     renderers = {
         "table": lambda: render.render_table(evaluation, verbose=args.verbose),

@@ -183,3 +183,35 @@ def test_ray_tpu_workers_count_as_accelerators_and_ray_probes_are_kuberays(share
     assert found["gpu-limits"].result is Result.PASS
     assert found["endpoint-readiness-probe"].result is Result.SKIP
     assert "KubeRay" in found["endpoint-readiness-probe"].message
+
+
+# Read as the whole application (the default), a sample that leaves out an autoscaler, a PDB, a
+# Service or a route gets the finding kube-score and Polaris would give it; read as a fragment,
+# those checks skip. (check, the sample's target) pairs, read off each manifest.
+WHOLE_APPLICATION_GAPS = [
+    ("vllm/k8s-doc-nvidia-gpu-deployment.yaml", "mistral-7b", "scaling-autoscaler"),
+    ("vllm/k8s-doc-nvidia-gpu-deployment.yaml", "mistral-7b", "endpoint-service"),
+    ("vllm/k8s-doc-nvidia-gpu-deployment.yaml", "mistral-7b", "endpoint-gateway-route"),
+    ("llm-d/optimized-baseline-vllm-deployment.yaml",
+     "optimized-baseline-nvidia-gpu-vllm-decode", "scaling-autoscaler"),
+    ("llm-d/optimized-baseline-vllm-deployment.yaml",
+     "optimized-baseline-nvidia-gpu-vllm-decode", "endpoint-service"),
+    ("lws/lws-vllm-gpu.yaml", "vllm", "scaling-autoscaler"),
+    ("lws/lws-vllm-gpu.yaml", "vllm", "endpoint-gateway-route"),
+]
+
+
+@pytest.mark.parametrize(("sample", "target", "check"), WHOLE_APPLICATION_GAPS)
+def test_whole_application_gaps_in_real_samples_fail_and_skip_as_a_fragment(
+    shared_dir, sample, target, check
+):
+    from conformance.facts import InputMode
+
+    objects = load_objects([shared_dir / "samples" / sample])
+    whole = results(evaluate_objects(objects, builtin_profile(), NOW), target)[check]
+    assert whole.result is Result.FAIL, whole.message
+    assert "the input held no" in whole.message
+    fragment = results(
+        evaluate_objects(objects, builtin_profile(), NOW, mode=InputMode.PARTIAL), target
+    )[check]
+    assert fragment.result is Result.SKIP, fragment.message

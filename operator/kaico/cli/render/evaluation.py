@@ -13,6 +13,7 @@ from xml.etree import ElementTree
 import yaml
 
 from conformance.engine import Evaluation
+from conformance.facts import InputMode
 from conformance.findings import Result
 from conformance.report import Report
 
@@ -25,6 +26,12 @@ _LABEL = {
     Result.SKIP: "SKIP",
 }
 _SHOWN_BY_DEFAULT = (Result.FAIL, Result.ERROR, Result.WARN)
+_MODE_LINE = {
+    InputMode.APPLICATION: "input read as the whole application (--partial for a fragment)",
+    InputMode.PARTIAL: "input read as a fragment (--partial): absent autoscalers, PDBs, "
+    "Services and routes are not judged",
+    InputMode.CLUSTER: "input checked against the live cluster's facts (--cluster)",
+}
 
 
 def _wrap(text: str, indent: int) -> list[str]:
@@ -69,11 +76,13 @@ def render_table(evaluation: Evaluation, verbose: bool = False) -> str:
         f"{len(evaluation.reports) - conformant} not conformant"
         + (f"; {len(evaluation.orphans)} orphan autoscaler(s)" if evaluation.orphans else "")
     )
+    lines.append(_MODE_LINE[evaluation.mode])
     return "\n".join(lines) + "\n"
 
 
 def render_json(evaluation: Evaluation) -> str:
     document = {
+        "mode": evaluation.mode.value,
         "reports": [report.to_dict() for report in evaluation.reports],
         "orphans": [
             {
@@ -98,6 +107,9 @@ def render_junit(evaluation: Evaluation) -> str:
             errors=str(report.summary["error"]),
             skipped=str(report.summary["skip"]),
         )
+        properties = ElementTree.SubElement(suite, "properties")
+        ElementTree.SubElement(properties, "property", name="kaico.mode",
+                               value=evaluation.mode.value)
         for finding in report.results:
             case = ElementTree.SubElement(
                 suite, "testcase", name=finding.check, classname=report.target.display
@@ -128,14 +140,20 @@ def render_junit(evaluation: Evaluation) -> str:
     ) + "\n"
 
 
-def policy_report(report: Report) -> dict[str, object]:
-    """The report as a ``wgpolicyk8s.io/v1alpha2`` PolicyReport (Policy Reporter reads it)."""
+def policy_report(report: Report, mode: InputMode | None = None) -> dict[str, object]:
+    """The report as a ``wgpolicyk8s.io/v1alpha2`` PolicyReport (Policy Reporter reads it);
+    ``mode``, when given, is recorded in the annotation ``kaico.dev/input-mode``."""
     name = f"kaico-{report.target.kind.lower()}-{report.target.name}"[:253]
+    metadata: dict[str, object] = {
+        "name": name, "namespace": report.target.namespace or "default",
+        "labels": {"app.kubernetes.io/managed-by": "kaico"},
+    }
+    if mode is not None:
+        metadata["annotations"] = {"kaico.dev/input-mode": mode.value}
     return {
         "apiVersion": "wgpolicyk8s.io/v1alpha2",
         "kind": "PolicyReport",
-        "metadata": {"name": name, "namespace": report.target.namespace or "default",
-                     "labels": {"app.kubernetes.io/managed-by": "kaico"}},
+        "metadata": metadata,
         "scope": {
             "apiVersion": report.target.api_version, "kind": report.target.kind,
             "name": report.target.name, "namespace": report.target.namespace,
@@ -156,5 +174,6 @@ def policy_report(report: Report) -> dict[str, object]:
 
 def render_policyreport(evaluation: Evaluation) -> str:
     return yaml.safe_dump_all(
-        [policy_report(r) for r in evaluation.reports], sort_keys=False, width=1000
+        [policy_report(r, evaluation.mode) for r in evaluation.reports], sort_keys=False,
+        width=1000,
     )
