@@ -59,12 +59,13 @@ clean:
 docs: setup
 	$(BIN)/python hack/update_readme.py
 
-## chart: regenerate the chart's copies (crds/ and the default profile from their single sources) and the README's values table
+## chart: regenerate the chart's copies (crds/ and the default profile from their single sources), the README's values table and the Grafana dashboard
 chart: setup
 	rm -f charts/kaico/crds/*.yaml
 	cp crds/*.yaml charts/kaico/crds/
 	cp conformance/profiles/default.yaml charts/kaico/files/default-profile.yaml
 	$(BIN)/python hack/values_table.py --write
+	$(BIN)/python hack/grafana_dashboard.py --write
 
 ## kind-e2e: on a machine with Docker and kind: build the image, install the chart on a kind cluster, wait for the reports, tear down
 kind-e2e:
