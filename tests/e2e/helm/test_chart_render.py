@@ -140,8 +140,8 @@ def test_the_pod_uses_the_charts_service_account(render):
 @pytest.mark.helm
 def test_image_tag_defaults_to_the_app_version_and_a_digest_pins_it(render, chart_dir):
     app_version = yaml.safe_load((chart_dir / "Chart.yaml").read_text())["appVersion"]
-    assert operator_container(render())["image"] == f"kaico:{app_version}"
-    assert operator_container(render("image.tag=e2e"))["image"] == "kaico:e2e"
+    assert operator_container(render())["image"] == f"ghcr.io/kaico-dev/kaico:{app_version}"
+    assert operator_container(render("image.tag=e2e"))["image"] == "ghcr.io/kaico-dev/kaico:e2e"
     digest = "sha256:" + "a" * 64
     pinned = operator_container(
         render("image.repository=reg.example/kaico", f"image.digest={digest}")

@@ -71,6 +71,8 @@ def user_roles_release(e2e_cluster, helm) -> Iterator[str]:
         kubectl(e2e_cluster, "delete", "clusterrolebinding", "carol-view", check=False)
 
 
+@pytest.mark.cluster
+@pytest.mark.helm
 def test_a_namespace_viewer_reads_the_reports_of_that_namespace_only(e2e_cluster, user_roles_release):
     for verb in ("get", "list", "watch"):
         assert can_i(e2e_cluster, VIEWER, verb, REPORTS, "-n", TEAM), verb
@@ -82,6 +84,8 @@ def test_a_namespace_viewer_reads_the_reports_of_that_namespace_only(e2e_cluster
     assert not can_i(e2e_cluster, NOBODY, "list", REPORTS, "-n", TEAM)
 
 
+@pytest.mark.cluster
+@pytest.mark.helm
 def test_a_namespace_editor_may_delete_but_never_write_a_report(e2e_cluster, user_roles_release):
     assert can_i(e2e_cluster, EDITOR, "list", REPORTS, "-n", TEAM)
     assert can_i(e2e_cluster, EDITOR, "delete", REPORTS, "-n", TEAM)
@@ -92,12 +96,16 @@ def test_a_namespace_editor_may_delete_but_never_write_a_report(e2e_cluster, use
     assert not can_i(e2e_cluster, EDITOR, "delete", REPORTS, "-n", OTHER)
 
 
+@pytest.mark.cluster
+@pytest.mark.helm
 def test_a_cluster_wide_viewer_reads_the_cluster_report_too(e2e_cluster, user_roles_release):
     assert can_i(e2e_cluster, CLUSTER_VIEWER, "list", REPORTS, "-A")
     assert can_i(e2e_cluster, CLUSTER_VIEWER, "get", CLUSTER_REPORTS)
     assert not can_i(e2e_cluster, CLUSTER_VIEWER, "delete", CLUSTER_REPORTS)
 
 
+@pytest.mark.cluster
+@pytest.mark.helm
 def test_a_viewer_really_lists_the_reports(e2e_cluster, user_roles_release):
     """Not only can-i: the API server serves alice the list in her namespace and refuses it in
     another."""
@@ -107,6 +115,8 @@ def test_a_viewer_really_lists_the_reports(e2e_cluster, user_roles_release):
     assert refused.returncode != 0 and "Forbidden" in refused.stderr, refused.stderr
 
 
+@pytest.mark.cluster
+@pytest.mark.helm
 def test_uninstalling_takes_the_access_away(e2e_cluster, helm, user_roles_release):
     helm_run(helm, e2e_cluster, "uninstall", user_roles_release, "-n", "kaico-userroles",
              "--no-hooks")

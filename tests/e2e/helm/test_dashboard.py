@@ -177,6 +177,7 @@ def exported_names(exposition: str) -> tuple[set[str], set[str]]:
 
 
 @pytest.mark.cluster
+@pytest.mark.helm
 def test_every_metric_the_dashboard_names_is_exported_by_kaico_run(e2e_cluster, helm, dashboard, tmp_path):
     release, namespace, workloads = "dashboard", "kaico-dashboard", "dashboard-workloads"
     install(helm, e2e_cluster, release, namespace, "defaultProfile.name=dashboard",
