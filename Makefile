@@ -27,7 +27,7 @@ test: setup tools
 test-unit: setup
 	$(BIN)/pytest -q -m "not cluster"
 
-## tools: build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd, kwok and helm from Go modules into ~/.cache/kaico/tools (skips what is built; docs/local-control-plane.md)
+## tools: build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd, kwok, helm, the OCI registry and actionlint from Go modules into ~/.cache/kaico/tools (skips what is built; docs/local-control-plane.md)
 tools:
 	hack/build-tools.sh
 

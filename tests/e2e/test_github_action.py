@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from e2e_support import NON_CONFORMANT_DEPLOYMENT
 
 from tests.dependencies import built_tool, require_tool
 
@@ -19,20 +20,6 @@ REPO = Path(__file__).resolve().parents[2]
 ACTION = yaml.safe_load((REPO / "action.yml").read_text())
 STEPS = ACTION["runs"]["steps"]
 CHECK = next(s for s in STEPS if s.get("id") == "check")
-
-NON_CONFORMANT = {
-    "apiVersion": "apps/v1",
-    "kind": "Deployment",
-    "metadata": {"name": "llm", "namespace": "serving"},
-    "spec": {
-        "selector": {"matchLabels": {"app": "llm"}},
-        "template": {
-            "metadata": {"labels": {"app": "llm"}},
-            "spec": {"containers": [{"name": "vllm", "image": "vllm/vllm-openai:v0.11.0",
-                                     "resources": {"limits": {"nvidia.com/gpu": "1"}}}]},
-        },
-    },
-}
 
 
 def kaico_speaks_sarif() -> bool:
@@ -125,7 +112,7 @@ def test_no_files_is_bad_input(tmp_path):
 def test_failing_checks_leave_a_sarif_report_and_exit_code_1(tmp_path):
     deploy = tmp_path / "deploy"
     deploy.mkdir()
-    (deploy / "llm.yaml").write_text(yaml.safe_dump(NON_CONFORMANT))
+    (deploy / "llm.yaml").write_text(yaml.safe_dump(NON_CONFORMANT_DEPLOYMENT))
     (deploy / "chat.yaml").write_text((REPO / "examples" / "workloads" / "vllm-deployment.yaml").read_text())
     done, outputs = run_check_step(tmp_path, FILES="deploy/llm.yaml\ndeploy/chat.yaml")
     # The step itself succeeds: the upload runs next, then the last step fails the job.

@@ -15,25 +15,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from e2e_support import NON_CONFORMANT_DEPLOYMENT
 
 from tests.dependencies import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
-
-NON_CONFORMANT = {
-    "apiVersion": "apps/v1",
-    "kind": "Deployment",
-    "metadata": {"name": "llm", "namespace": "serving"},
-    "spec": {
-        "replicas": 1,
-        "selector": {"matchLabels": {"app": "llm"}},
-        "template": {
-            "metadata": {"labels": {"app": "llm"}},
-            "spec": {"containers": [{"name": "vllm", "image": "vllm/vllm-openai:v0.11.0",
-                                     "resources": {"limits": {"nvidia.com/gpu": "1"}}}]},
-        },
-    },
-}
 
 
 def git(cwd: Path, *args: str) -> None:
@@ -51,7 +37,7 @@ def sample_repo(tmp_path) -> Path:
     """A git repository with a conformant and a non-conformant manifest and an unrelated YAML."""
     repo = tmp_path / "sample"
     (repo / "deploy").mkdir(parents=True)
-    (repo / "deploy" / "llm.yaml").write_text(yaml.safe_dump(NON_CONFORMANT))
+    (repo / "deploy" / "llm.yaml").write_text(yaml.safe_dump(NON_CONFORMANT_DEPLOYMENT))
     (repo / "deploy" / "chat.yaml").write_text(
         (REPO / "examples" / "workloads" / "vllm-deployment.yaml").read_text())
     (repo / "settings.yaml").write_text("retries: 3\n")

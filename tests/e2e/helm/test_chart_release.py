@@ -4,7 +4,6 @@ registry (the CNCF distribution registry, on 127.0.0.1) and installed from `oci:
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import tarfile
 import urllib.request
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from chartlib import run_helm
-from test_chart_install import get_json, helm_env, wait_for
+from test_chart_install import free_port, get_json, helm_env, wait_for
 
 from conformance.profile import parse_profile
 from tests.dependencies import built_tool
@@ -106,12 +105,6 @@ def test_the_package_carries_the_dashboard_the_profile_and_the_crds(helm, chart_
 
 
 # --- OCI: helm push, helm install oci:// ------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
