@@ -3,6 +3,8 @@ too), and the release workflow does what docs/release.md promises."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -92,3 +94,49 @@ def test_release_workflow_helm_is_the_tested_helm(release):
     pinned = next(line.split()[1] for line in gomod.splitlines()
                   if line.strip().startswith("helm.sh/helm/v3 "))
     assert release["env"]["HELM_VERSION"] == pinned
+
+
+def step_script(release: dict, job: str, name: str) -> str:
+    (step,) = [s for s in release["jobs"][job]["steps"] if s.get("name") == name]
+    return step["run"]
+
+
+def run_script(script: str, cwd: Path, **env: str) -> tuple[subprocess.CompletedProcess, str]:
+    output = cwd / "github-output"
+    output.write_text("")
+    done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=cwd, capture_output=True,
+                          text=True, timeout=60, env={"PATH": os.environ["PATH"],
+                                                      "GITHUB_OUTPUT": str(output), **env})
+    return done, output.read_text()
+
+
+def test_the_version_gate_accepts_the_checked_in_version_only(release):
+    script = step_script(release, "version", "read the versions")
+    version = yaml.safe_load((REPO / "charts" / "kaico" / "Chart.yaml").read_text())["appVersion"]
+    done, output = run_script(script, REPO, TAG=f"v{version}", OWNER="Kaico-Dev")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert output.splitlines() == [f"version={version}", "owner=kaico-dev"]
+    done, _ = run_script(script, REPO, TAG="v99.0.0", OWNER="kaico-dev")
+    assert done.returncode == 1 and "tag v99.0.0 but pyproject.toml is" in done.stdout
+
+
+def test_a_forks_chart_points_at_the_forks_image(release, tmp_path):
+    """The chart job's rewrite, on a copy of the chart: lint stays clean and the Deployment and
+    Artifact Hub's image list name ghcr.io/<owner>/kaico."""
+    helm = built_tool("helm")
+    shutil.copytree(REPO / "charts", tmp_path / "charts")
+    script = step_script(release, "chart", "point the chart at this repository's image")
+    done, _ = run_script(script, tmp_path, OWNER="someone")
+    assert done.returncode == 0, done.stdout + done.stderr
+    chart = tmp_path / "charts" / "kaico"
+    lint = subprocess.run([str(helm), "lint", "--strict", str(chart)], capture_output=True, text=True,
+                          timeout=120)
+    assert lint.returncode == 0 and "[" not in lint.stdout, lint.stdout
+    rendered = subprocess.run([str(helm), "template", "k", str(chart), "--show-only",
+                               "templates/deployment.yaml"], capture_output=True, text=True,
+                              timeout=120, check=True).stdout
+    image = yaml.safe_load(rendered)["spec"]["template"]["spec"]["containers"][0]["image"]
+    version = yaml.safe_load((chart / "Chart.yaml").read_text())["appVersion"]
+    assert image == f"ghcr.io/someone/kaico:{version}"
+    assert "ghcr.io/someone/kaico:" in (chart / "Chart.yaml").read_text()
+    assert "kaico-dev/kaico" not in (chart / "values.yaml").read_text()
