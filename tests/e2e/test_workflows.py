@@ -101,8 +101,8 @@ def step_script(release: dict, job: str, name: str) -> str:
     return step["run"]
 
 
-def run_script(script: str, cwd: Path, **env: str) -> tuple[subprocess.CompletedProcess, str]:
-    output = cwd / "github-output"
+def run_script(script: str, cwd: Path, scratch: Path, **env: str) -> tuple[subprocess.CompletedProcess, str]:
+    output = scratch / "github-output"
     output.write_text("")
     done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=cwd, capture_output=True,
                           text=True, timeout=60, env={"PATH": os.environ["PATH"],
@@ -110,13 +110,13 @@ def run_script(script: str, cwd: Path, **env: str) -> tuple[subprocess.Completed
     return done, output.read_text()
 
 
-def test_the_version_gate_accepts_the_checked_in_version_only(release):
+def test_the_version_gate_accepts_the_checked_in_version_only(release, tmp_path):
     script = step_script(release, "version", "read the versions")
     version = yaml.safe_load((REPO / "charts" / "kaico" / "Chart.yaml").read_text())["appVersion"]
-    done, output = run_script(script, REPO, TAG=f"v{version}", OWNER="Kaico-Dev")
+    done, output = run_script(script, REPO, tmp_path, TAG=f"v{version}", OWNER="Kaico-Dev")
     assert done.returncode == 0, done.stdout + done.stderr
     assert output.splitlines() == [f"version={version}", "owner=kaico-dev"]
-    done, _ = run_script(script, REPO, TAG="v99.0.0", OWNER="kaico-dev")
+    done, _ = run_script(script, REPO, tmp_path, TAG="v99.0.0", OWNER="kaico-dev")
     assert done.returncode == 1 and "tag v99.0.0 but pyproject.toml is" in done.stdout
 
 
@@ -126,7 +126,7 @@ def test_a_forks_chart_points_at_the_forks_image(release, tmp_path):
     helm = built_tool("helm")
     shutil.copytree(REPO / "charts", tmp_path / "charts")
     script = step_script(release, "chart", "point the chart at this repository's image")
-    done, _ = run_script(script, tmp_path, OWNER="someone")
+    done, _ = run_script(script, tmp_path, tmp_path, OWNER="someone")
     assert done.returncode == 0, done.stdout + done.stderr
     chart = tmp_path / "charts" / "kaico"
     lint = subprocess.run([str(helm), "lint", "--strict", str(chart)], capture_output=True, text=True,
