@@ -23,8 +23,9 @@ CHECK = next(s for s in STEPS if s.get("id") == "check")
 
 
 def kaico_speaks_sarif() -> bool:
-    help_text = subprocess.run([sys.executable, "-m", "kaico.cli", "check", "--help"],
-                               capture_output=True, text=True, timeout=60).stdout
+    kaico = Path(sys.executable).parent / "kaico"  # the console script `make setup` installs
+    help_text = subprocess.run([str(kaico), "check", "--help"], capture_output=True, text=True,
+                               timeout=60, check=True).stdout
     return "sarif" in help_text
 
 
