@@ -31,7 +31,7 @@ test: setup tools
 test-unit: setup
 	$(BIN)/pytest -q -m "not cluster"
 
-## tools: build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd, kwok and helm from Go modules into ~/.cache/kaico/tools (skips what is built; docs/local-control-plane.md)
+## tools: build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd, kwok, helm, the OCI registry and actionlint from Go modules into ~/.cache/kaico/tools (skips what is built; docs/local-control-plane.md)
 tools:
 	hack/build-tools.sh
 
@@ -60,7 +60,7 @@ lint: setup
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
 
-## generate: regenerate every generated file: the CRDs, the chart's copies of them and of the default profile, the check catalogue (docs/checks.md) and the values table (docs/install.md)
+## generate: regenerate every generated file: the CRDs, the chart's copies of them and of the default profile, the check catalogue (docs/checks.md), the values table (docs/install.md) and the Grafana dashboard
 generate: setup
 	$(CRDGEN)
 	rm -f charts/kaico/crds/*.yaml
@@ -68,6 +68,7 @@ generate: setup
 	cp conformance/profiles/default.yaml charts/kaico/files/default-profile.yaml
 	$(BIN)/python hack/checks_doc.py --write
 	$(BIN)/python hack/values_table.py --write
+	$(BIN)/python hack/grafana_dashboard.py --write
 
 ## verify: fail with a diff when any generated file is stale (writes nothing in the tree)
 verify: setup
@@ -78,6 +79,7 @@ verify: setup
 	{ diff -u conformance/profiles/default.yaml charts/kaico/files/default-profile.yaml || stale=1; } && \
 	{ $(BIN)/python hack/checks_doc.py --check || stale=1; } && \
 	{ $(BIN)/python hack/values_table.py --check || stale=1; } && \
+	{ $(BIN)/python hack/grafana_dashboard.py --check || stale=1; } && \
 	if [ $$stale = 1 ]; then echo "generated files are stale: run \`make generate\`" >&2; exit 1; fi
 
 ## docs, chart: older names of `generate`

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control plane's binaries (kube-apiserver, kube-controller-manager, kube-scheduler,
-# kubectl, etcd, kwok) and helm from Go modules, into a cache outside the repo keyed by version.
+# kubectl, etcd, kwok), helm, the CNCF distribution registry (the chart's OCI test) and actionlint
+# (the workflow lint test) from Go modules, into a cache outside the repo keyed by version.
 #
 # Why from source: no container registry, no dl.k8s.io and no Docker here, but the Go module proxy is
 # reachable. Each tool has a wrapper module under hack/<tool>/ whose go.mod + go.sum pin every module,
@@ -11,6 +12,8 @@
 #                                              /etcd-v3.6.16/etcd
 #                                              /kwok-v0.8.0/kwok
 #                                              /helm-v3.22.0/helm
+#                                              /registry-v3.1.2/registry
+#                                              /actionlint-v1.7.12/actionlint
 # kaico_dev.localcluster resolves binaries the same way (hack/kaico_dev/localcluster/tools.py).
 #
 # KUBEBUILDER_ASSETS (setup-envtest's directory with etcd, kube-apiserver, kubectl): binaries found
@@ -28,13 +31,17 @@ K8S_V="$(modver k8s k8s.io/kubernetes)"
 ETCD_V="$(modver etcd go.etcd.io/etcd/server/v3)"
 KWOK_V="$(modver kwok sigs.k8s.io/kwok)"
 HELM_V="$(modver helm helm.sh/helm/v3)"
-for v in K8S_V ETCD_V KWOK_V HELM_V; do
+REGISTRY_V="$(modver registry github.com/distribution/distribution/v3)"
+ACTIONLINT_V="$(modver actionlint github.com/rhysd/actionlint)"
+for v in K8S_V ETCD_V KWOK_V HELM_V REGISTRY_V ACTIONLINT_V; do
   [ -n "${!v}" ] || { echo "build-tools: cannot read $v from hack/*/go.mod" >&2; exit 1; }
 done
 K8S_DIR="$ROOT/k8s-$K8S_V"; ETCD_DIR="$ROOT/etcd-$ETCD_V"; KWOK_DIR="$ROOT/kwok-$KWOK_V"; HELM_DIR="$ROOT/helm-$HELM_V"
+REGISTRY_DIR="$ROOT/registry-$REGISTRY_V"; ACTIONLINT_DIR="$ROOT/actionlint-$ACTIONLINT_V"
 
 if [ "${1:-}" = "--print-dirs" ]; then
-  printf 'K8S_DIR=%s\nETCD_DIR=%s\nKWOK_DIR=%s\nHELM_DIR=%s\n' "$K8S_DIR" "$ETCD_DIR" "$KWOK_DIR" "$HELM_DIR"
+  printf 'K8S_DIR=%s\nETCD_DIR=%s\nKWOK_DIR=%s\nHELM_DIR=%s\nREGISTRY_DIR=%s\nACTIONLINT_DIR=%s\n' \
+    "$K8S_DIR" "$ETCD_DIR" "$KWOK_DIR" "$HELM_DIR" "$REGISTRY_DIR" "$ACTIONLINT_DIR"
   exit 0
 fi
 
@@ -146,4 +153,27 @@ else
     go build -mod=readonly -trimpath -ldflags="$HELM_LDFLAGS" -o "$HELM_DIR/helm" $H/cmd/helm)
 fi
 
-log "tools ready: $K8S_DIR $ETCD_DIR $KWOK_DIR $HELM_DIR${KUBEBUILDER_ASSETS:+ (and KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS)}"
+# --- the CNCF distribution registry: a local OCI registry for `helm push` / `helm install oci://` --
+if have registry "$REGISTRY_DIR" "$REGISTRY_V" --version; then
+  log "registry $REGISTRY_V: up to date"
+else
+  log "registry $REGISTRY_V: building into $REGISTRY_DIR"
+  mkdir -p "$REGISTRY_DIR"
+  R=github.com/distribution/distribution/v3
+  (cd "$HACK/registry" && run_with_heartbeat "registry" \
+    go build -mod=readonly -trimpath -ldflags="-s -w -X $R/version.version=$REGISTRY_V" \
+      -o "$REGISTRY_DIR/registry" $R/cmd/registry)
+fi
+
+# --- actionlint: checks .github/workflows/*.yaml ----------------------------------------------------
+if have actionlint "$ACTIONLINT_DIR" "$ACTIONLINT_V" -version; then
+  log "actionlint $ACTIONLINT_V: up to date"
+else
+  log "actionlint $ACTIONLINT_V: building into $ACTIONLINT_DIR"
+  mkdir -p "$ACTIONLINT_DIR"
+  (cd "$HACK/actionlint" && run_with_heartbeat "actionlint" \
+    go build -mod=readonly -trimpath -ldflags="-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_V" \
+      -o "$ACTIONLINT_DIR/actionlint" github.com/rhysd/actionlint/cmd/actionlint)
+fi
+
+log "tools ready: $K8S_DIR $ETCD_DIR $KWOK_DIR $HELM_DIR $REGISTRY_DIR $ACTIONLINT_DIR${KUBEBUILDER_ASSETS:+ (and KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS)}"

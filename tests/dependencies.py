@@ -4,6 +4,7 @@ skipped: its binaries are built by `make tools`, which `make test` runs first.""
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,6 +24,19 @@ def require_tool(name: str, hint: str) -> str:
     if found is None:
         missing(f"{name} not found: {hint}")
     return found
+
+
+def built_tool(name: str) -> Path:
+    """A tool `make tools` builds beside the control plane (hack/build-tools.sh; e.g. registry,
+    actionlint), from the directory the script reports for it."""
+    script = Path(__file__).resolve().parent.parent / "hack" / "build-tools.sh"
+    listing = subprocess.run([str(script), "--print-dirs"], capture_output=True, text=True,
+                             check=True, timeout=30).stdout
+    dirs = dict(line.split("=", 1) for line in listing.split())
+    path = Path(dirs[f"{name.upper()}_DIR"]) / name
+    if not os.access(path, os.X_OK):
+        missing(f"{name} not found at {path}: run `make tools`")
+    return path
 
 
 def start_control_plane() -> LocalCluster:

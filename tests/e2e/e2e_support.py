@@ -10,6 +10,22 @@ E2E = Path(__file__).resolve().parent
 ROOT = E2E.parents[1]
 STUB_CRDS = E2E / "crds"
 
+# A GPU Deployment with no probes: `kaico check` fails it (endpoint-readiness-probe, high).
+NON_CONFORMANT_DEPLOYMENT = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "llm", "namespace": "serving"},
+    "spec": {
+        "replicas": 1,
+        "selector": {"matchLabels": {"app": "llm"}},
+        "template": {
+            "metadata": {"labels": {"app": "llm"}},
+            "spec": {"containers": [{"name": "vllm", "image": "vllm/vllm-openai:v0.11.0",
+                                     "resources": {"limits": {"nvidia.com/gpu": "1"}}}]},
+        },
+    },
+}
+
 
 def third_party_crd_files(shared: Path) -> list[Path]:
     """The real third-party CRDs from $KAICO_SHARED, one file per CRD (the full variant where a

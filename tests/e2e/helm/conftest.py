@@ -10,9 +10,17 @@ import pytest
 import yaml
 from chartlib import run_helm
 
+from tests.dependencies import require_tool
+
 CHART_DIR = Path(__file__).resolve().parents[3] / "charts" / "kaico"
 
 Rendered = list[dict[str, Any]]
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    """promtool (the alert rules' and the dashboard's PromQL), from Debian's `prometheus` package."""
+    return require_tool("promtool", "apt-get install prometheus (Debian's package ships it)")
 
 
 @pytest.fixture(scope="session")

@@ -14,14 +14,7 @@ import pytest
 import yaml
 from chartlib import find
 
-from tests.dependencies import require_tool
-
 HERE = Path(__file__).resolve().parent
-
-
-@pytest.fixture(scope="session")
-def promtool() -> str:
-    return require_tool("promtool", "apt-get install prometheus (Debian's package ships it)")
 
 
 @pytest.fixture

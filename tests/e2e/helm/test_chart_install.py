@@ -229,6 +229,7 @@ def deployment_args(cluster, namespace: str, release: str) -> list[str]:
             "operator.watchNamespaces={dryrun-a,dryrun-b}",
             "operator.perTargetMetrics=true",
             "priorityClassName=system-cluster-critical",
+            "grafana.enabled=true",
         ),
     ],
     ids=["defaults", "everything-on"],

@@ -58,6 +58,9 @@ def test_defaults_render_the_operator_its_identity_rbac_service_and_profile(rend
     assert kinds(objects) == [
         "ClusterRole",
         "ClusterRole",
+        # The reports in the built-in view and edit roles (rbac-user-roles.yaml).
+        "ClusterRole",
+        "ClusterRole",
         "ClusterRoleBinding",
         "ClusterRoleBinding",
         "ConformanceProfile",
@@ -137,8 +140,8 @@ def test_the_pod_uses_the_charts_service_account(render):
 @pytest.mark.helm
 def test_image_tag_defaults_to_the_app_version_and_a_digest_pins_it(render, chart_dir):
     app_version = yaml.safe_load((chart_dir / "Chart.yaml").read_text())["appVersion"]
-    assert operator_container(render())["image"] == f"kaico:{app_version}"
-    assert operator_container(render("image.tag=e2e"))["image"] == "kaico:e2e"
+    assert operator_container(render())["image"] == f"ghcr.io/kaico-dev/kaico:{app_version}"
+    assert operator_container(render("image.tag=e2e"))["image"] == "ghcr.io/kaico-dev/kaico:e2e"
     digest = "sha256:" + "a" * 64
     pinned = operator_container(
         render("image.repository=reg.example/kaico", f"image.digest={digest}")
@@ -186,7 +189,9 @@ def test_rbac_reads_what_is_watched_and_writes_only_kaicos_own_objects(render):
             else:
                 assert rule["apiGroups"] == ["kaico.dev"], rule
     granted = {}
-    for role in (o for o in objects if o["kind"] == "ClusterRole"):
+    # The operator's own roles: not those that extend the built-in user roles by aggregation.
+    bound = {b["roleRef"]["name"] for b in objects if b["kind"] in ("ClusterRoleBinding", "RoleBinding")}
+    for role in (o for o in objects if o["kind"] == "ClusterRole" and o["metadata"]["name"] in bound):
         for rule in role["rules"]:
             if rule.get("resourceNames"):
                 # Named objects only: cluster-autoscaler's status ConfigMap, get only.
