@@ -17,6 +17,9 @@ from conformance.workload import ServingWorkload
 
 CheckFunction = Callable[[ServingWorkload, ClusterFacts, Parameters], Outcome]
 
+# Where each check is documented: docs/checks.md has an anchor per check id (generated).
+CHECK_DOCS_URL = "https://github.com/kaico-dev/kaico/blob/main/docs/checks.md"
+
 
 class Category(StrEnum):
     GPU = "gpu"
@@ -39,6 +42,10 @@ class CheckSpec:
     needs: tuple[FactClass, ...] = ()
     # Only meaningful for workloads that ask for accelerators; others get ``skip``.
     accelerators_only: bool = False
+
+    @property
+    def docs_url(self) -> str:
+        return f"{CHECK_DOCS_URL}#{self.id}"
 
 
 _CATALOGUE: dict[str, CheckSpec] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from conformance.catalogue import catalogue
 from conformance.findings import Finding, Result, Severity
 
 
@@ -84,7 +85,14 @@ class Report:
         }
 
 
-def finding_to_dict(finding: Finding) -> dict[str, object]:
+# Results a person must act on; only these carry the remediation in a ConformanceReport status
+# (``remediation="actionable"``), which keeps a passing report small in etcd.
+ACTIONABLE = (Result.FAIL, Result.WARN, Result.ERROR)
+
+
+def finding_to_dict(finding: Finding, remediation: str = "all") -> dict[str, object]:
+    """A result in the PolicyReport result shape, with the catalogue's remediation and docs URL
+    (custom checks have neither). ``remediation``: "all" results, or only "actionable" ones."""
     entry: dict[str, object] = {
         "check": finding.check,
         "category": finding.category,
@@ -92,6 +100,11 @@ def finding_to_dict(finding: Finding) -> dict[str, object]:
         "severity": finding.severity.value,
         "message": finding.message,
     }
+    spec = catalogue().get(finding.check)
+    if spec is not None:
+        if remediation == "all" or finding.result in ACTIONABLE:
+            entry["remediation"] = spec.remediation
+        entry["docs"] = spec.docs_url
     if finding.waived:
         entry["waived"] = True
     if finding.properties:

@@ -96,6 +96,10 @@ class ReportResult(_Model):
     properties: dict[str, str] | None = Field(
         None, description="Extra facts about the result (waiver expiry, counted values)."
     )
+    remediation: str | None = Field(
+        None, description="How to fix it, from the check catalogue (on fail, warn and error results)."
+    )
+    docs: str | None = Field(None, description="The check's documentation (docs/checks.md#<check id>).")
 
 
 class ReportStatus(_Model):

@@ -62,7 +62,7 @@ def report_status(report: Report, previous: dict[str, Any] | None, now: datetime
     return {
         "conformant": report.conformant,
         "summary": summary,
-        "results": [finding_to_dict(f) for f in report.results],
+        "results": [finding_to_dict(f, remediation="actionable") for f in report.results],
         "observedTargetGeneration": report.observed_generation,
         "conditions": [
             condition(
