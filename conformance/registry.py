@@ -17,8 +17,10 @@ from conformance.workload import ServingWorkload
 
 CheckFunction = Callable[[ServingWorkload, ClusterFacts, Parameters], Outcome]
 
-# Where each check is documented: docs/checks.md has an anchor per check id (generated).
-CHECK_DOCS_URL = "https://github.com/kaico-dev/kaico/blob/main/docs/checks.md"
+# The project's home, and where each check is documented: docs/checks.md has an anchor per
+# check id (generated).
+PROJECT_URL = "https://github.com/kaico-dev/kaico"
+CHECK_DOCS_URL = f"{PROJECT_URL}/blob/main/docs/checks.md"
 
 
 class Category(StrEnum):

@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 from e2e_support import NON_CONFORMANT_DEPLOYMENT
 
@@ -20,19 +19,6 @@ REPO = Path(__file__).resolve().parents[2]
 ACTION = yaml.safe_load((REPO / "action.yml").read_text())
 STEPS = ACTION["runs"]["steps"]
 CHECK = next(s for s in STEPS if s.get("id") == "check")
-
-
-def kaico_speaks_sarif() -> bool:
-    kaico = Path(sys.executable).parent / "kaico"  # the console script `make setup` installs
-    help_text = subprocess.run([str(kaico), "check", "--help"], capture_output=True, text=True,
-                               timeout=60, check=True).stdout
-    return "sarif" in help_text
-
-
-# `kaico check -o sarif` is another change of issue 15; until it lands these fail as expected,
-# and strict=True turns them into failures the moment it does (so they are never left xfailed).
-needs_sarif = pytest.mark.xfail(not kaico_speaks_sarif(), strict=True,
-                                reason="kaico check has no -o sarif yet (issue 15's SARIF output)")
 
 
 def test_the_action_runs_kaico_check_with_sarif_and_uploads_it():
@@ -109,7 +95,6 @@ def test_no_files_is_bad_input(tmp_path):
     assert done.returncode == 2 and "no files given" in done.stdout
 
 
-@needs_sarif
 def test_failing_checks_leave_a_sarif_report_and_exit_code_1(tmp_path):
     deploy = tmp_path / "deploy"
     deploy.mkdir()
@@ -125,7 +110,6 @@ def test_failing_checks_leave_a_sarif_report_and_exit_code_1(tmp_path):
     assert any(r["ruleId"] == "endpoint-readiness-probe" for r in results), results
 
 
-@needs_sarif
 def test_bad_input_stops_before_the_upload(tmp_path):
     done, outputs = run_check_step(tmp_path, FILES="does-not-exist.yaml")
     assert done.returncode == 2 and outputs["exit-code"] == "2"

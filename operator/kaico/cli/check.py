@@ -11,7 +11,7 @@ DESCRIPTION = (
     "(Nodes, HPAs, Services, PDBs, ...) are the cluster facts."
 )
 
-OUTPUT_FORMATS = ("table", "json", "junit", "policyreport")
+OUTPUT_FORMATS = ("table", "json", "junit", "policyreport", "sarif")
 
 # Kinds without a namespace: the CLI leaves them alone when defaulting namespaces.
 CLUSTER_SCOPED_KINDS = frozenset({
@@ -53,6 +53,14 @@ def _with_default_namespace(body: dict, namespace: str) -> dict:
     return {**body, "metadata": {**metadata, "namespace": namespace}}
 
 
+def _sarif(evaluation, loaded) -> str:
+    from kaico.cli.render.sarif import render_sarif
+
+    # The loader records each object's "path#document" source and, where known, its line.
+    locations = {o.source: (o.source.partition("#")[0], getattr(o, "line", None)) for o in loaded}
+    return render_sarif(evaluation, locations)
+
+
 def run(args: argparse.Namespace, streams: Streams) -> int:
     from conformance.engine import evaluate_objects
     from conformance.facts import InputMode
@@ -77,6 +85,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         "json": lambda: render.render_json(evaluation),
         "junit": lambda: render.render_junit(evaluation),
         "policyreport": lambda: render.render_policyreport(evaluation),
+        "sarif": lambda: _sarif(evaluation, loaded),
     }
     streams.stdout.write(renderers[args.output]())
 

@@ -15,7 +15,8 @@ import yaml
 from conformance.engine import Evaluation
 from conformance.facts import InputMode
 from conformance.findings import Result
-from conformance.report import Report
+from kaico.api.policyreport import WGPOLICY, policy_report
+from kaico.workloads.status import report_name
 
 WIDTH = 80
 _LABEL = {
@@ -140,40 +141,13 @@ def render_junit(evaluation: Evaluation) -> str:
     ) + "\n"
 
 
-def policy_report(report: Report, mode: InputMode | None = None) -> dict[str, object]:
-    """The report as a ``wgpolicyk8s.io/v1alpha2`` PolicyReport (Policy Reporter reads it);
-    ``mode``, when given, is recorded in the annotation ``kaico.dev/input-mode``."""
-    name = f"kaico-{report.target.kind.lower()}-{report.target.name}"[:253]
-    metadata: dict[str, object] = {
-        "name": name, "namespace": report.target.namespace or "default",
-        "labels": {"app.kubernetes.io/managed-by": "kaico"},
-    }
-    if mode is not None:
-        metadata["annotations"] = {"kaico.dev/input-mode": mode.value}
-    return {
-        "apiVersion": "wgpolicyk8s.io/v1alpha2",
-        "kind": "PolicyReport",
-        "metadata": metadata,
-        "scope": {
-            "apiVersion": report.target.api_version, "kind": report.target.kind,
-            "name": report.target.name, "namespace": report.target.namespace,
-        },
-        "summary": dict(report.summary),
-        "results": [
-            {
-                "source": "kaico", "policy": report.profile, "rule": f.check,
-                "category": f.category, "severity": f.severity.value,
-                "result": "skip" if f.waived else f.result.value,
-                "message": f.message, "scored": True,
-                **({"properties": dict(f.properties)} if f.properties else {}),
-            }
-            for f in report.results
-        ],
-    }
-
-
 def render_policyreport(evaluation: Evaluation) -> str:
-    return yaml.safe_dump_all(
-        [policy_report(r, evaluation.mode) for r in evaluation.reports], sort_keys=False,
-        width=1000,
-    )
+    """One ``wgpolicyk8s.io/v1alpha2`` PolicyReport per target x profile, named like its
+    ConformanceReport (so two profiles never collide), as the operator writes them."""
+    mode = {"kaico.dev/input-mode": evaluation.mode.value}
+    documents = [
+        policy_report(report_name(r.target.kind, r.target.name, r.profile,
+                                  r.target.api_version.rpartition("/")[0]), r, WGPOLICY, mode)
+        for r in evaluation.reports
+    ]
+    return yaml.safe_dump_all(documents, sort_keys=False, width=1000)
