@@ -7,6 +7,7 @@ it must not take the run down: it becomes an ``error`` finding naming the except
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +24,7 @@ from conformance.findings import Finding, Outcome, Result, Severity
 from conformance.profile import Profile
 from conformance.registry import CheckSpec
 from conformance.report import Report, TargetRef
+from conformance.waivers import NamespaceWaiver, is_waiver, timestamp, waivers_in
 from conformance.workload import ServingWorkload
 
 # Findings about the input itself (an adapter could not read part of the body) use this id.
@@ -72,28 +74,59 @@ def run_check(
     return outcome
 
 
+def _with_waiver(finding: Finding, waived: bool, note: str, properties: dict[str, str]) -> Finding:
+    return Finding(
+        finding.check, finding.category, finding.result, finding.severity,
+        f"{finding.message} ({note})", waived=waived,
+        properties={**finding.properties, **properties},
+    )
+
+
 def apply_waiver(
-    finding: Finding, workload: ServingWorkload, profile: Profile, now: datetime
+    finding: Finding,
+    workload: ServingWorkload,
+    profile: Profile,
+    now: datetime,
+    namespace_waivers: Sequence[NamespaceWaiver] = (),
 ) -> Finding:
+    """Waive a fail, warn or error finding: by the profile's own waiver, else by a
+    ConformanceWaiver of the workload's namespace that the profile honours. A waiver that
+    matches but is not honoured (expired, not allowed, too long) is named with the reason."""
     if finding.result not in (Result.FAIL, Result.WARN, Result.ERROR):
         return finding
     waiver = profile.waiver_for(finding.check, workload.kind, workload.namespace, workload.name)
-    if waiver is None:
-        return finding
-    until = waiver.expires_at.isoformat().replace("+00:00", "Z")
-    if waiver.expires_at <= now:
-        return Finding(
-            finding.check, finding.category, finding.result, finding.severity,
-            f"{finding.message} (waiver expired {until}; not honoured)",
-            waived=False,
-            properties={**finding.properties, "waiverExpired": until},
-        )
-    return Finding(
-        finding.check, finding.category, finding.result, finding.severity,
-        f"{finding.message} (waived until {until}: {waiver.reason})",
-        waived=True,
-        properties={**finding.properties, "waivedUntil": until, "waiverReason": waiver.reason},
+    if waiver is not None and waiver.expires_at > now:
+        until = timestamp(waiver.expires_at)
+        return _with_waiver(finding, True, f"waived until {until}: {waiver.reason}",
+                            {"waivedUntil": until, "waiverReason": waiver.reason})
+    if waiver is not None:
+        until = timestamp(waiver.expires_at)
+        finding = _with_waiver(finding, False, f"waiver expired {until}; not honoured",
+                               {"waiverExpired": until})
+    candidates = sorted(
+        (w for w in namespace_waivers
+         if w.covers(finding.check, workload.kind, workload.namespace, workload.name, workload.labels)),
+        key=lambda w: (w.spec.expires_at, w.reference), reverse=True,
     )
+    refusals: list[str] = []
+    policy = profile.spec.namespace_waivers
+    for candidate in candidates:
+        refusal = candidate.refusal(policy, now)
+        if refusal is None:
+            until = timestamp(candidate.spec.expires_at)
+            return _with_waiver(
+                finding, True,
+                f"waived by ConformanceWaiver {candidate.reference} until {until}: "
+                f"{candidate.spec.reason}",
+                {"waivedUntil": until, "waiverReason": candidate.spec.reason,
+                 "waivedBy": candidate.reference},
+            )
+        refusals.append(f"{candidate.reference}: {refusal}")
+    if refusals:
+        text = "; ".join(refusals)
+        finding = _with_waiver(finding, False, f"ConformanceWaiver not honoured: {text}",
+                               {"waiverNotHonoured": text})
+    return finding
 
 
 def evaluate(
@@ -102,8 +135,10 @@ def evaluate(
     profile: Profile,
     now: datetime,
     source: str | None = None,
+    namespace_waivers: Sequence[NamespaceWaiver] = (),
 ) -> Report:
-    """Run every check of ``profile`` on ``workload``; one finding per check."""
+    """Run every check of ``profile`` on ``workload``; one finding per check. ``namespace_waivers``
+    are the ConformanceWaivers known (any namespace: each covers only its own)."""
     findings: list[Finding] = [
         Finding(INPUT_CHECK, INPUT_CATEGORY, Result.ERROR, Severity.HIGH, message)
         for message in workload.errors
@@ -123,7 +158,7 @@ def evaluate(
             message=outcome.message,
             properties=dict(outcome.properties),
         )
-        findings.append(apply_waiver(finding, workload, profile, now))
+        findings.append(apply_waiver(finding, workload, profile, now, namespace_waivers))
     return Report(
         target=TargetRef(
             workload.api_version, workload.kind, workload.namespace, workload.name, workload.uid
@@ -179,11 +214,16 @@ def evaluate_objects(
     ``mode`` says what the objects are: the whole application (``APPLICATION``: an absent
     autoscaler, PDB, Service or route is absent), a fragment (``PARTIAL``: it is unknown), or
     the input over a live cluster's facts (``CLUSTER``: ``facts_objects`` are the cluster's
-    objects and ``assume_known`` the classes its API serves)."""
+    objects and ``assume_known`` the classes its API serves).
+
+    ConformanceWaivers among ``objects`` are read as namespace waivers (an invalid one raises
+    ``conformance.waivers.WaiverError``); they are neither targets nor facts."""
     from conformance.adapters import adapt_object
     from conformance.facts_builder import facts_from_objects_with_warnings
     from conformance.relations import orphan_autoscalers
 
+    namespace_waivers = waivers_in(objects)
+    objects = [(body, source) for body, source in objects if not is_waiver(body)]
     bodies = [body for body, _ in objects]
     facts, warnings = facts_from_objects_with_warnings(
         [*bodies, *facts_objects], profile.parameters, assume_known,
@@ -197,7 +237,9 @@ def evaluate_objects(
         if not profile.selects(workload.kind, workload.namespace, workload.labels):
             continue
         workloads.append((workload, source))
-    reports = tuple(evaluate(w, facts, profile, now, source) for w, source in workloads)
+    reports = tuple(
+        evaluate(w, facts, profile, now, source, namespace_waivers) for w, source in workloads
+    )
     present = {
         (str(b.get("kind")), str((b.get("metadata") or {}).get("namespace") or ""),
          str((b.get("metadata") or {}).get("name") or ""))

@@ -91,6 +91,18 @@ class Waiver(_Model):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+class NamespaceWaiverPolicy(_Model):
+    """Whether ConformanceWaivers in a workload's namespace count under this profile, and for
+    how long one may run (``conformance.waivers`` decides)."""
+
+    allowed: bool = Field(False, description="Honour ConformanceWaivers written in the target's namespace.")
+    max_duration_days: int = Field(
+        30, alias="maxDurationDays", ge=1,
+        description="Longest a namespace waiver may run, from its creation to expiresAt; a "
+        "longer one is not honoured and the report says why.",
+    )
+
+
 class ProfileSpec(_Model):
     description: str = ""
     targets: TargetSelection = Field(default_factory=TargetSelection)
@@ -98,6 +110,9 @@ class ProfileSpec(_Model):
     checks: tuple[CheckSetting, ...] = ()
     parameters: Parameters = Field(default_factory=Parameters)
     waivers: tuple[Waiver, ...] = ()
+    namespace_waivers: NamespaceWaiverPolicy = Field(
+        default_factory=NamespaceWaiverPolicy, alias="namespaceWaivers"
+    )
     conformance_threshold: Severity = Field(Severity.LOW, alias="conformanceThreshold")
     interval_seconds: int = Field(300, alias="intervalSeconds", ge=10)
     # The Kubernetes minor whose AI Conformance requirements apply; None follows the cluster.
@@ -168,7 +183,7 @@ class Profile:
         return True
 
 
-def _location(loc: tuple[Any, ...]) -> str:
+def location_of(loc: tuple[Any, ...]) -> str:
     path = ""
     for part in loc:
         if isinstance(part, int):
@@ -185,7 +200,7 @@ def parse_profile(data: Any, source: str = "<profile>") -> Profile:
     try:
         document = ProfileDocument.model_validate(data)
     except ValidationError as error:
-        problems = [f"{_location(e['loc']) or '(top)'}: {e['msg']}" for e in error.errors()]
+        problems = [f"{location_of(e['loc']) or '(top)'}: {e['msg']}" for e in error.errors()]
         raise ProfileError(source, problems) from None
     known = catalogue()
     problems = []

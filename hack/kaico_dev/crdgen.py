@@ -64,6 +64,8 @@ PROFILE_DESCRIPTIONS: dict[str, str] = {
     "waivers[].reason": "Why the exception is acceptable; shown in the report.",
     "waivers[].expiresAt": "When the waiver lapses (RFC 3339). An expired waiver is not honoured.",
     "waivers[].ticket": "Tracking reference (issue, change ticket).",
+    "namespaceWaivers": "Whether ConformanceWaivers in a target's namespace are honoured under "
+    "this profile, and for how long one may run. Off by default.",
     "conformanceThreshold": "Lowest severity whose unwaived fail or error makes a target "
     "non-conformant: critical, high, medium, low or info.",
     "intervalSeconds": "How often every target is re-evaluated even without changes.",
@@ -182,6 +184,18 @@ def profile_spec_schema() -> dict[str, Any]:
     for selector in ("namespaceSelector", "selector"):
         expressions = targets[selector]["properties"]["matchExpressions"]
         expressions["items"] = dict(_LABEL_SELECTOR_REQUIREMENT)
+    return spec
+
+
+def waiver_spec_schema() -> dict[str, Any]:
+    """The ConformanceWaiver spec: the engine's own ``WaiverSpec``, made structural."""
+    spec = _model_schema(api.WaiverSpec, {
+        "target.selector.matchLabels": "Labels the target must carry.",
+        "target.selector.matchExpressions": "Set-based requirements on the target's labels.",
+    })
+    spec["properties"]["checks"]["description"] += f" Valid ids: {_check_ids()}."
+    selector = spec["properties"]["target"]["properties"]["selector"]["properties"]
+    selector["matchExpressions"]["items"] = dict(_LABEL_SELECTOR_REQUIREMENT)
     return spec
 
 
@@ -307,9 +321,37 @@ def cluster_conformance_report_crd() -> dict[str, Any]:
     )
 
 
+def conformance_waiver_crd() -> dict[str, Any]:
+    status = {
+        "type": "object",
+        "description": "Not written: whether a waiver counts depends on the profile that selects "
+        "each target, so every ConformanceReport result names the waiver that covers it "
+        "(waivedBy) or why it was not honoured (waiverNotHonoured).",
+    }
+    return _crd(
+        "ConformanceWaiver", "conformancewaivers", "Namespaced", ["cwaiver"],
+        _root(
+            "ConformanceWaiver is a namespace's own exception to conformance checks, for targets "
+            "in its namespace, with a mandatory reason and expiry. It counts only under a "
+            "ConformanceProfile whose spec.namespaceWaivers.allowed is true, and for at most its "
+            "maxDurationDays.",
+            waiver_spec_schema(),
+            status,
+        ),
+        [
+            _column("Checks", "string", ".spec.checks", "The check ids waived."),
+            _column("Target", "string", ".spec.target.name", "Name (glob) of the targets covered."),
+            _column("Expires", "date", ".spec.expiresAt", "When the waiver lapses."),
+            _column("Reason", "string", ".spec.reason", "Why the exception is acceptable.", priority=1),
+            _AGE,
+        ],
+    )
+
+
 def render_crds() -> dict[str, str]:
     """File name -> YAML text of every kaico CRD."""
-    crds = (conformance_profile_crd(), conformance_report_crd(), cluster_conformance_report_crd())
+    crds = (conformance_profile_crd(), conformance_report_crd(), cluster_conformance_report_crd(),
+            conformance_waiver_crd())
     return {
         f"{api.GROUP}_{crd['spec']['names']['plural']}.yaml": HEADER
         + yaml.safe_dump(crd, sort_keys=False, width=100)

@@ -1,7 +1,8 @@
 """kaico's own API (``kaico.dev/v1alpha1``): the pydantic models the CRDs are generated from.
 
 The ConformanceProfile spec is *not* redefined here: it is ``conformance.profile.ProfileSpec``,
-the model the engine parses profiles with, so the CRD cannot accept what the engine rejects (or
+the model the engine parses profiles with (likewise the ConformanceWaiver spec is
+``conformance.waivers.WaiverSpec``, re-exported below), so the CRD cannot accept what the engine rejects (or
 the other way round). The report and status models below are the operator's output; the writer
 builds ``ReportStatus`` values and the CRD generator (``kaico_dev.crdgen``) turns every model into a
 structural schema. Field descriptions here are what ``kubectl explain`` shows.
@@ -18,6 +19,7 @@ from conformance.cluster.catalogue import Category as RequirementCategory
 from conformance.cluster.catalogue import Level
 from conformance.cluster.evaluation import RequirementStatus
 from conformance.findings import Result, Severity
+from conformance.waivers import WaiverSpec  # noqa: F401 - the ConformanceWaiver spec, for crdgen
 
 GROUP = "kaico.dev"
 VERSION = "v1alpha1"
@@ -91,10 +93,15 @@ class ReportResult(_Model):
     severity: Severity = Field(description="Severity the profile gives this check.")
     message: str = Field(description="What was found and, on failure, what to change.")
     waived: bool | None = Field(
-        None, description="True when a profile waiver that has not expired covers this result."
+        None,
+        description="True when a waiver that has not expired covers this result: the profile's "
+        "own, or a ConformanceWaiver of the target's namespace that the profile honours.",
     )
     properties: dict[str, str] | None = Field(
-        None, description="Extra facts about the result (waiver expiry, counted values)."
+        None,
+        description="Extra facts about the result: waivedUntil, waiverReason, waivedBy (the "
+        "ConformanceWaiver's namespace/name), waiverNotHonoured (which waiver and why), counted "
+        "values.",
     )
     remediation: str | None = Field(
         None, description="How to fix it, from the check catalogue (on fail, warn and error results)."

@@ -8,7 +8,8 @@ from kaico.cli.common import EXIT_FAILED, EXIT_OK, Streams, UsageError, load_pro
 
 DESCRIPTION = (
     "Evaluate model-serving manifests against a conformance profile. Other objects in the input "
-    "(Nodes, HPAs, Services, PDBs, ...) are the cluster facts."
+    "(Nodes, HPAs, Services, PDBs, ...) are the cluster facts; ConformanceWaivers in it are "
+    "namespace waivers, honoured when the profile allows them."
 )
 
 OUTPUT_FORMATS = ("table", "json", "junit", "policyreport", "sarif")
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     from conformance.facts import InputMode
     from conformance.findings import Severity
     from conformance.profile import now_utc
+    from conformance.waivers import WaiverError
     from kaico.cli.manifests import ManifestError, load
     from kaico.cli.render import evaluation as render
 
@@ -78,7 +80,10 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     objects = [(_with_default_namespace(o.body, args.namespace), o.source) for o in loaded]
     facts_objects = [_with_default_namespace(o.body, args.namespace) for o in facts_loaded]
     mode = InputMode.PARTIAL if args.partial else InputMode.APPLICATION
-    evaluation = evaluate_objects(objects, profile, now_utc(), facts_objects, mode)
+    try:
+        evaluation = evaluate_objects(objects, profile, now_utc(), facts_objects, mode)
+    except WaiverError as error:
+        raise UsageError(str(error)) from None
 
     renderers = {
         "table": lambda: render.render_table(evaluation, verbose=args.verbose),
