@@ -6,7 +6,11 @@ Run with ``make bench``. Nothing here asserts a timing; it prints measurements:
    default profile, on one core: adapt, build facts, evaluate. The baseline is a
    ``copy.deepcopy`` of every body (the cost of merely touching the same data), so the ratio
    says how many deep copies one evaluation costs.
-2. Wall time of ``kaico check`` over ``$KAICO_SHARED/samples`` as a whole process, against
+2. Cluster-size sweep: the same first workloads (default 600) evaluated against clusters of
+   12, 60, 200 and 600 nodes (the same four node classes, each node with its own hostname
+   label, as real nodes have), printing evaluations/s and the ratio to the 12-node run. A
+   per-workload cost that does not depend on the cluster keeps every ratio near 1.
+3. Wall time of ``kaico check`` over ``$KAICO_SHARED/samples`` as a whole process, against
    ``python -c "import yaml, pydantic"`` (interpreter and dependency start-up) as baseline.
 """
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import os
 import subprocess
 import sys
@@ -103,16 +108,42 @@ def synthetic_workload(index: int) -> dict:
                      "autoscalingConfig": {"enabled": True, "maxReplicas": 3}}}
 
 
-def synthetic_facts_objects(count: int) -> list[dict]:
-    """Nodes, plus an HPA, a Service and a PDB for every second workload."""
-    objects: list[dict] = []
-    for n in range(max(count // 50, 4)):
-        objects.append({
-            "apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": f"gpu-{n}", "labels": {"nvidia.com/gpu.present": "true"}},
-            "spec": {"taints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}]},
-            "status": {"allocatable": {"nvidia.com/gpu": "8"}},
-        })
+def gpu_node(n: int) -> dict:
+    return {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": f"gpu-{n}", "labels": {"nvidia.com/gpu.present": "true"}},
+        "spec": {"taints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}]},
+        "status": {"allocatable": {"nvidia.com/gpu": "8"}},
+    }
+
+
+def mixed_node(n: int) -> dict:
+    """One of four node classes, round-robin: 8-GPU and 4-GPU tainted nodes of two products,
+    an untainted 1-GPU node, and a CPU node. Every node has its own hostname and zone labels."""
+    kind = n % 4
+    labels = {"kubernetes.io/hostname": f"node-{n}", "topology.kubernetes.io/zone": f"z{n % 3}"}
+    taints: list[dict] = []
+    allocatable = {"cpu": "64", "memory": "512Gi"}
+    if kind < 3:
+        labels["nvidia.com/gpu.present"] = "true"
+        labels["nvidia.com/gpu.product"] = ("NVIDIA-H100-80GB-HBM3", "NVIDIA-L40S", "NVIDIA-L4")[kind]
+        allocatable["nvidia.com/gpu"] = ("8", "4", "1")[kind]
+        if kind < 2:
+            taints.append({"key": "nvidia.com/gpu", "effect": "NoSchedule"})
+    return {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": f"node-{n}", "labels": labels},
+        "spec": {"taints": taints},
+        "status": {"allocatable": allocatable},
+    }
+
+
+def synthetic_facts_objects(count: int, nodes: list[dict] | None = None) -> list[dict]:
+    """Nodes (``count // 50`` GPU nodes unless given), plus an HPA, a Service and a PDB for
+    every second workload."""
+    objects: list[dict] = list(nodes) if nodes is not None else [
+        gpu_node(n) for n in range(max(count // 50, 4))
+    ]
     for index in range(0, count, 2):
         namespace, name = f"team-{index % 100}", f"model-{index}"
         objects.append({
@@ -172,6 +203,32 @@ def bench_engine(count: int) -> None:
           f"(evaluate alone: {len(reports) / evaluate_s:.0f}/s)")
 
 
+def bench_cluster_sweep(count: int, node_counts: list[int]) -> None:
+    profile = builtin_profile()
+    params = profile.parameters
+    now = datetime.now(UTC)
+    bodies = [synthetic_workload(i) for i in range(count)]
+    workloads = [w for w in (adapt_object(b, params) for b in bodies) if w is not None]
+    print(f"engine vs cluster size: the same {len(workloads)} workloads, nodes of 4 classes, "
+          "evaluate only (best of 3)")
+    reference = None
+    for nodes in node_counts:
+        facts = facts_from_objects(
+            [*bodies, *synthetic_facts_objects(count, [mixed_node(n) for n in range(nodes)])],
+            params,
+        )
+        best = float("inf")
+        for _ in range(3):
+            # A fresh facts value each round, so nothing memoised on it carries over.
+            fresh = dataclasses.replace(facts)
+            seconds, _ = timed(lambda f=fresh: [evaluate(w, f, profile, now) for w in workloads])
+            best = min(best, seconds)
+        rate = len(workloads) / best
+        reference = reference or rate
+        print(f"  {nodes:4d} nodes : {rate:8.0f} evaluations/s  "
+              f"({reference / rate:4.2f} x the 12-node cost per evaluation)")
+
+
 def bench_cli(samples: Path, repeat: int) -> None:
     kaico = [sys.executable, "-m", "kaico.cli", "check", "-f", str(samples), "-o", "json"]
     baseline = [sys.executable, "-c", "import yaml, pydantic"]
@@ -196,9 +253,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--sweep-workloads", type=int, default=600)
+    parser.add_argument("--sweep-nodes", default="12,60,200,600",
+                        help="comma-separated node counts; the first is the reference")
+    parser.add_argument("--skip-cli", action="store_true", help="engine figures only")
     args = parser.parse_args()
     pin_to_one_core()
     bench_engine(args.workloads)
+    bench_cluster_sweep(args.sweep_workloads, [int(n) for n in args.sweep_nodes.split(",")])
+    if args.skip_cli:
+        return
     shared = Path(os.environ.get("KAICO_SHARED") or REPO.parent / "shared")
     if (shared / "samples").is_dir():
         bench_cli(shared / "samples", args.repeat)
