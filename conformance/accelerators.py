@@ -11,12 +11,13 @@ from __future__ import annotations
 from fractions import Fraction
 
 from conformance.parameters import Parameters
+from conformance.shared import Shared
 from conformance.workload import Container, PodTemplate, ServingWorkload
 
 
 def is_accelerator_resource(resource: str, params: Parameters) -> bool:
-    return resource in params.gpu_resource_names or any(
-        resource.startswith(prefix) for prefix in params.gpu_resource_prefixes
+    return resource in params.gpu_resource_names or resource.startswith(
+        params.gpu_resource_prefixes
     )
 
 
@@ -99,3 +100,19 @@ def gpus_per_pod(template: PodTemplate, params: Parameters) -> dict[str, int]:
         for resource, count in single.items():
             regular[resource] = max(regular.get(resource, 0), count)
     return regular
+
+
+# --- the same answers, once per evaluation (``conformance.shared``) ----------------------------
+
+
+def shared_template_asks(memo: Shared, template: PodTemplate) -> bool:
+    return memo.value(("template_asks", id(template)), template_asks, template, memo.params)
+
+
+def shared_workload_asks(memo: Shared) -> bool:
+    return any(shared_template_asks(memo, t) for t in memo.workload.pod_templates)
+
+
+def shared_gpus_per_pod(memo: Shared, template: PodTemplate) -> dict[str, int]:
+    """``gpus_per_pod``; callers must not change the returned mapping."""
+    return memo.value(("gpus_per_pod", id(template)), gpus_per_pod, template, memo.params)
