@@ -47,6 +47,8 @@ def parse_count(quantity: object) -> Fraction | None:
     if not isinstance(quantity, str):
         return None
     text = quantity.strip()
+    if text.isascii() and text.isdigit():
+        return Fraction(int(text))  # the common case, without parsing a decimal string
     try:
         if text.endswith("m"):
             return Fraction(text[:-1]) / 1000

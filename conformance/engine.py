@@ -10,24 +10,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from conformance.accelerators import workload_asks
+from conformance.accelerators import shared_workload_asks
 from conformance.facts import ClusterFacts, missing_facts_message
 from conformance.findings import Finding, Outcome, Result, Severity
 from conformance.profile import Profile
-from conformance.registry import CheckSpec, catalogue
+from conformance.registry import Category, CheckSpec, catalogue
 from conformance.report import Report, TargetRef
+from conformance.shared import shared
 from conformance.workload import ServingWorkload
 
 # Findings about the input itself (an adapter could not read part of the body) use this id.
 INPUT_CHECK = "input-valid"
 INPUT_CATEGORY = "input"
+# Finding.category is the plain string (reading an enum's .value costs a descriptor call).
+_CATEGORY_VALUES = {category: category.value for category in Category}
 
 def run_check(
     spec: CheckSpec, workload: ServingWorkload, facts: ClusterFacts, profile: Profile, asks: bool
 ) -> Outcome:
     if spec.accelerators_only and not asks:
         return Outcome(Result.SKIP, "the workload asks for no accelerator")
-    missing = [need for need in spec.needs if not facts.knows(need)]
+    missing = [need for need in spec.needs if not facts.knows(need)] if spec.needs else None
     if missing:
         return Outcome(Result.SKIP, missing_facts_message(missing))
     try:
@@ -42,7 +45,7 @@ def run_check(
 def apply_waiver(
     finding: Finding, workload: ServingWorkload, profile: Profile, now: datetime
 ) -> Finding:
-    if finding.result not in (Result.FAIL, Result.WARN, Result.ERROR):
+    if finding.result not in (Result.FAIL, Result.WARN, Result.ERROR) or not profile.spec.waivers:
         return finding
     waiver = profile.waiver_for(finding.check, workload.kind, workload.namespace, workload.name)
     if waiver is None:
@@ -75,14 +78,14 @@ def evaluate(
         Finding(INPUT_CHECK, INPUT_CATEGORY, Result.ERROR, Severity.HIGH, message)
         for message in workload.errors
     ]
-    asks = workload_asks(workload, profile.parameters)
+    asks = shared_workload_asks(shared(workload, facts, profile.parameters))
     specs = catalogue()
     for check_id, severity in profile.severities.items():
         spec = specs[check_id]
         outcome = run_check(spec, workload, facts, profile, asks)
         finding = Finding(
             check=check_id,
-            category=spec.category.value,
+            category=_CATEGORY_VALUES[spec.category],
             result=outcome.result,
             severity=severity,
             message=outcome.message,

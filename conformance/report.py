@@ -45,9 +45,10 @@ class Report:
     summary: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
-        counts = {result.value: 0 for result in Result}
+        counts = dict.fromkeys(_RESULT_VALUES, 0)
         for finding in self.results:
-            counts[finding.result.value] += 1
+            # A StrEnum member finds the entry of its value.
+            counts[finding.result] += 1
         object.__setattr__(self, "summary", counts)
 
     @property
@@ -82,6 +83,9 @@ class Report:
             "results": [finding_to_dict(f) for f in self.results],
             **({"source": self.source} if self.source else {}),
         }
+
+
+_RESULT_VALUES = tuple(result.value for result in Result)
 
 
 def finding_to_dict(finding: Finding) -> dict[str, object]:

@@ -22,6 +22,7 @@ from conformance.relations import (
     monitors_for,
     routes_for,
     routes_to_pool,
+    selecting_candidates,
     serving_runtime_for,
     templates_selected_by,
 )
@@ -327,7 +328,7 @@ def endpoint_service(workload: ServingWorkload, facts: ClusterFacts, params: Par
     # One well-formed Service is enough; other Services' shortcomings are not the workload's.
     good: list[str] = []
     shortcomings: list[str] = []
-    for service in facts.in_namespace("services", workload.namespace):
+    for service in selecting_candidates("services", workload, facts):
         selected = templates_selected_by(service, workload, empty_matches_all=False)
         containers = [p.container for p in parts if any(p.template is t for t in selected)]
         if not containers:
