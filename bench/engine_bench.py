@@ -126,7 +126,8 @@ def mixed_node(n: int) -> dict:
     allocatable = {"cpu": "64", "memory": "512Gi"}
     if kind < 3:
         labels["nvidia.com/gpu.present"] = "true"
-        labels["nvidia.com/gpu.product"] = ("NVIDIA-H100-80GB-HBM3", "NVIDIA-L40S", "NVIDIA-L4")[kind]
+        products = ("NVIDIA-H100-80GB-HBM3", "NVIDIA-L40S", "NVIDIA-L4")
+        labels["nvidia.com/gpu.product"] = products[kind]
         allocatable["nvidia.com/gpu"] = ("8", "4", "1")[kind]
         if kind < 2:
             taints.append({"key": "nvidia.com/gpu", "effect": "NoSchedule"})

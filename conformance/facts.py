@@ -372,6 +372,42 @@ class ClusterFacts:
         return tuple(routes[p] for p in sorted(positions))
 
     @cached_property
+    def _monitors_by_watched_namespace(self) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
+        """(namespace -> positions of the monitors watching it, positions of those watching
+        every namespace)."""
+        index: dict[str, list[int]] = {}
+        everywhere: list[int] = []
+        for position, monitor in enumerate(self.monitors):
+            if monitor.namespaces is None:
+                index.setdefault(monitor.namespace or "default", []).append(position)
+            elif "*" in monitor.namespaces:
+                everywhere.append(position)
+            else:
+                for namespace in dict.fromkeys(monitor.namespaces):
+                    index.setdefault(namespace, []).append(position)
+        return {ns: tuple(p) for ns, p in index.items()}, tuple(everywhere)
+
+    def monitors_watching(self, namespace: str | None) -> tuple[SelectingObject, ...]:
+        """The monitors that watch ``namespace`` (their own, one they list, or every one), in
+        ``monitors`` order."""
+        by_namespace, everywhere = self._monitors_by_watched_namespace
+        positions = sorted({*by_namespace.get(namespace or "default", ()), *everywhere})
+        return tuple(self.monitors[p] for p in positions)
+
+    @cached_property
+    def _serving_runtimes_by_namespace(self) -> dict[str | None, tuple[ServingRuntimeFacts, ...]]:
+        """Namespace (None: cluster-scoped) -> its (Cluster)ServingRuntimes, in order."""
+        index: dict[str | None, list[ServingRuntimeFacts]] = {}
+        for runtime in self.serving_runtimes:
+            namespace = None if runtime.namespace is None else runtime.namespace or "default"
+            index.setdefault(namespace, []).append(runtime)
+        return {namespace: tuple(runtimes) for namespace, runtimes in index.items()}
+
+    def serving_runtimes_in(self, namespace: str | None) -> tuple[ServingRuntimeFacts, ...]:
+        """ClusterServingRuntimes (``namespace`` None) or the ServingRuntimes of a namespace."""
+        return self._serving_runtimes_by_namespace.get(namespace, ())
+
+    @cached_property
     def allocatable_totals(self) -> dict[str, int]:
         """Allocatable extended resources summed over all nodes (cluster capacity)."""
         totals: dict[str, int] = {}

@@ -211,7 +211,9 @@ def monitors_for(workload: ServingWorkload, facts: ClusterFacts) -> tuple[Select
     Service's own labels) a Service which selects them. Monitors may watch other namespaces."""
     services = services_for(workload, facts)
     found = []
-    for monitor in facts.monitors:
+    # Services are in the workload's namespace, so a monitor covers its pods only if it
+    # watches that namespace.
+    for monitor in facts.monitors_watching(workload.namespace):
         if monitor.selects_services:
             covers = any(
                 _monitor_watches(monitor, service.namespace)
@@ -357,19 +359,12 @@ def serving_runtime_for(
     reference = workload.serving_runtime
     if reference is None:
         return None
-    namespace = namespace_of(workload.namespace)
-    candidates = [
-        runtime
-        for runtime in facts.serving_runtimes
-        if (runtime.namespace is None and reference.cluster_scoped is not False)
-        or (
-            runtime.namespace is not None
-            and namespace_of(runtime.namespace) == namespace
-            and reference.cluster_scoped is not True
-        )
-    ]
     # Namespaced first: KServe prefers a ServingRuntime over a same-named ClusterServingRuntime.
-    candidates.sort(key=lambda runtime: runtime.namespace is None)
+    candidates = [
+        *(facts.serving_runtimes_in(namespace_of(workload.namespace))
+          if reference.cluster_scoped is not True else ()),
+        *(facts.serving_runtimes_in(None) if reference.cluster_scoped is not False else ()),
+    ]
     if reference.name:
         return next((r for r in candidates if r.name == reference.name), None)
     if reference.model_format:

@@ -28,6 +28,7 @@ from conformance.facts import (
     NodeTaint,
     RouteFacts,
     SelectingObject,
+    ServingRuntimeFacts,
 )
 from conformance.findings import Result
 from conformance.profile import builtin_profile
@@ -36,6 +37,7 @@ from conformance.workload import (
     PodTemplate,
     Replicas,
     ScaleTargetRef,
+    ServingRuntimeRef,
     ServingWorkload,
     Toleration,
 )
@@ -302,6 +304,43 @@ workloads = st.builds(
 )
 
 
+monitor_lists = st.lists(
+    st.builds(
+        SelectingObject,
+        kind=st.sampled_from(("PodMonitor", "ServiceMonitor")),
+        name=st.sampled_from(("m", "n")),
+        namespace=st.sampled_from(NAMESPACES),
+        selector=selectors,
+        selects_services=st.booleans(),
+        namespaces=st.one_of(
+            st.none(),
+            st.lists(st.sampled_from(("ml", "other", "default", "*")), max_size=2).map(tuple),
+        ),
+        labels=st.dictionaries(
+            st.sampled_from(("app", "tier")), st.sampled_from(VALUES), max_size=2
+        ),
+    ),
+    max_size=6,
+)
+runtime_lists = st.lists(
+    st.builds(
+        ServingRuntimeFacts,
+        name=st.sampled_from(("vllm", "triton")),
+        namespace=st.sampled_from((*NAMESPACES, "")),
+        auto_select_formats=st.lists(
+            st.sampled_from(("huggingface", "ONNX")), max_size=2
+        ).map(tuple),
+    ),
+    max_size=6,
+)
+runtime_references = st.builds(
+    ServingRuntimeRef,
+    name=st.sampled_from((None, "vllm", "triton")),
+    model_format=st.sampled_from((None, "HuggingFace", "onnx")),
+    cluster_scoped=st.sampled_from((None, True, False)),
+)
+
+
 def scanned_selecting(objects, target, empty_matches_all):
     return tuple(
         obj for obj in objects
@@ -335,7 +374,9 @@ def test_indexed_lookups_equal_a_scan_of_the_namespace(
     assert relations.disruption_budgets_for(target, known) == scanned_selecting(
         known.in_namespace("disruption_budgets", namespace), target, True
     )
-    scanned_pools = scanned_selecting(known.in_namespace("inference_pools", namespace), target, False)
+    scanned_pools = scanned_selecting(
+        known.in_namespace("inference_pools", namespace), target, False
+    )
     assert relations.inference_pools_for(target, known) == scanned_pools
     service_names = {s.name for s in relations.services_for(target, known)}
     service_names |= set(target.managed_services)
@@ -353,6 +394,54 @@ def test_indexed_lookups_equal_a_scan_of_the_namespace(
             route for route in known.in_namespace("http_routes", pool.namespace)
             if any(relations._routes_to_pool(b) and b[2] == pool.name for b in route.backends)
         )
+
+
+@settings(max_examples=300, deadline=None)
+@given(workloads, selecting_lists, monitor_lists, runtime_lists, runtime_references)
+def test_monitors_and_serving_runtimes_equal_a_scan_of_the_cluster(
+    target, services, monitors, runtimes, reference
+):
+    known = facts(services=tuple(services), monitors=tuple(monitors),
+                  serving_runtimes=tuple(runtimes))
+    services_selecting = relations.services_for(target, known)
+
+    def covers(monitor):
+        if monitor.selects_services:
+            return any(
+                relations._monitor_watches(monitor, service.namespace)
+                and relations.selector_matches(monitor.selector, service.labels,
+                                               empty_matches_all=True)
+                for service in services_selecting
+            )
+        return relations._monitor_watches(monitor, target.namespace) and any(
+            relations.selector_matches(monitor.selector, t.labels, empty_matches_all=True)
+            for t in target.pod_templates
+        )
+
+    assert relations.monitors_for(target, known) == tuple(m for m in monitors if covers(m))
+
+    kserve = ServingWorkload(**{**target.__dict__, "serving_runtime": reference})
+    namespace = relations.namespace_of(target.namespace)
+    candidates = sorted(
+        (
+            r for r in runtimes
+            if (r.namespace is None and reference.cluster_scoped is not False)
+            or (r.namespace is not None and relations.namespace_of(r.namespace) == namespace
+                and reference.cluster_scoped is not True)
+        ),
+        key=lambda r: r.namespace is None,
+    )
+    if reference.name:
+        expected = next((r for r in candidates if r.name == reference.name), None)
+    elif reference.model_format:
+        expected = next(
+            (r for r in candidates
+             if reference.model_format.casefold() in (f.casefold() for f in r.auto_select_formats)),
+            None,
+        )
+    else:
+        expected = None
+    assert relations.serving_runtime_for(kserve, known) is expected
 
 
 @pytest.mark.parametrize("nodes", [12, 600])
