@@ -57,6 +57,14 @@ def parse_count(quantity: object) -> Fraction | None:
         return None
 
 
+def whole_count(quantity: object) -> int | None:
+    """``parse_count`` when it is a whole number, as an int; else None."""
+    if isinstance(quantity, str) and quantity.isascii() and quantity.isdigit():
+        return int(quantity)
+    count = parse_count(quantity)
+    return int(count) if count is not None and count.denominator == 1 else None
+
+
 def container_asks(container: Container, params: Parameters) -> bool:
     if accelerator_resources_of(container, params):
         return True
@@ -89,9 +97,9 @@ def gpus_per_pod(template: PodTemplate, params: Parameters) -> dict[str, int]:
     """
     def add(total: dict[str, int], container: Container) -> None:
         for resource, quantity in accelerator_resources_of(container, params).items():
-            count = parse_count(quantity)
-            if count is not None and count.denominator == 1 and count > 0:
-                total[resource] = total.get(resource, 0) + int(count)
+            count = whole_count(quantity)
+            if count is not None and count > 0:
+                total[resource] = total.get(resource, 0) + count
 
     regular: dict[str, int] = {}
     for container in template.containers:

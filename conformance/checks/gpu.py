@@ -54,10 +54,11 @@ def _named_accelerators(template: PodTemplate, params: Parameters) -> frozenset[
     )
 
 
-def _only_dra(template: PodTemplate, params: Parameters) -> bool:
+def _only_dra(template: PodTemplate, named: frozenset[str], params: Parameters) -> bool:
     """The template asks for accelerators only through DRA claims, whose devices live in
-    ResourceSlices, not in node allocatable: node-based checks cannot judge it."""
-    if _named_accelerators(template, params):
+    ResourceSlices, not in node allocatable: node-based checks cannot judge it. ``named``:
+    the accelerator resources it names (``_named_accelerators``)."""
+    if named:
         return False
     fractional = any(
         name in params.fractional_gpu_resources
@@ -107,10 +108,11 @@ def _judged_templates_of(
     for template in memo.workload.pod_templates:
         if not shared_template_asks(memo, template):
             continue
-        if _only_dra(template, memo.params):
+        named = _named_accelerators(template, memo.params)
+        if _only_dra(template, named, memo.params):
             dra_only.append(template)
             continue
-        judged.append((template, _named_accelerators(template, memo.params)))
+        judged.append((template, named))
     return judged, dra_only
 
 

@@ -105,6 +105,15 @@ def _scalers(
     return shared(workload, facts, params).value("scalers", scalers_of, workload, facts)
 
 
+def _naming(
+    workload: ServingWorkload, facts: ClusterFacts, params: Parameters
+) -> tuple[AutoscalerFacts, ...]:
+    """``autoscalers_naming``, once per evaluation."""
+    return shared(workload, facts, params).value(
+        "autoscalers_naming", autoscalers_naming, workload, facts
+    )
+
+
 def _autoscalers_unknown(workload: ServingWorkload, facts: ClusterFacts) -> bool:
     return not _inline_autoscales(workload) and not facts.knows(FactClass.AUTOSCALERS)
 
@@ -154,14 +163,16 @@ def scaling_autoscaler(
     )
     if not facts.knows(FactClass.AUTOSCALERS):
         return skipped(_UNKNOWN_AUTOSCALERS)
-    found = autoscalers_for(workload, facts)
+    found = shared(workload, facts, params).value(
+        "autoscalers_for", autoscalers_for, workload, facts
+    )
     if found:
         return passed(f"scaled by {quoted(_external_scaler(a).label for a in found)}")
     targets = (
         quoted(f"{t.kind} {t.name}" for t in workload.scale_targets)
         or f"{workload.kind} {workload.name}"
     )
-    unresolved = autoscalers_naming(workload, facts)
+    unresolved = _naming(workload, facts, params)
     note = (
         f" ({quoted(_external_scaler(a).label for a in unresolved)} names it but its target "
         "does not resolve, see scaling-target-resolves)"
@@ -199,11 +210,12 @@ def scaling_target_resolves(
     workload: ServingWorkload, facts: ClusterFacts, params: Parameters
 ) -> Outcome:
     verdicts = Verdicts()
+    naming = _naming(workload, facts, params)
     expected = quoted(
         f"{t.kind} {t.name}" + (f" ({t.api_group or 'core'})" if t.api_group is not None else "")
         for t in workload.scale_targets
-    )
-    for autoscaler in autoscalers_naming(workload, facts):
+    ) if naming else ""
+    for autoscaler in naming:
         label = _external_scaler(autoscaler).label
         target = f"{autoscaler.target_kind} '{autoscaler.target_name}'"
         if target_resolves(autoscaler, workload):
