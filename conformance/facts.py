@@ -9,6 +9,10 @@ them, e.g. a cluster that really has no RuntimeClasses) or *unknown* (the input 
 A check that needs an unknown class returns ``skip`` and names what was missing: never guess.
 ``known`` holds the names of the classes that are known (the ``FactClass`` values).
 
+A facts value is immutable, so it indexes itself on first use (nodes in classes, autoscalers
+by target, selecting objects by label, routes by backend, monitors by watched namespace): a
+check's cost for one workload does not grow with the size of the cluster.
+
 The CLI builds facts from the objects in its input (``conformance.facts_from_objects``); the
 operator builds them from its kopf indexes.
 """
@@ -255,8 +259,8 @@ class ClusterFacts:
         return {}
 
     def node_classes(self, keys: frozenset[str]) -> tuple[NodeClass, ...]:
-        """The nodes grouped into ``NodeClass`` es for a template whose node selection reads the
-        label ``keys``; in the order of their first node. Memoised per key set."""
+        """The nodes grouped into classes for a template whose node selection reads the label
+        ``keys``, in the order of each class's first node. Memoised per key set."""
         classes = self._node_classes.get(keys)
         if classes is None:
             ordered = sorted(keys)

@@ -1,8 +1,9 @@
 """GPU scheduling checks: how a workload asks for accelerators and whether the cluster can place it.
 
 Each function judges one rule over every pod template and container and returns one Outcome.
-Node-related rules read ``ClusterFacts.nodes``; which nodes a template can land on comes from
-``conformance.relations``.
+Node-related rules judge node classes (``ClusterFacts.node_classes``: nodes a template cannot
+tell apart), once per class rather than per node; which ones a template can land on comes from
+``conformance.relations``, shared between the checks of one evaluation (``conformance.shared``).
 """
 
 from __future__ import annotations
