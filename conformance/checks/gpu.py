@@ -241,10 +241,9 @@ def gpu_toleration(workload: ServingWorkload, facts: ClusterFacts, params: Param
                 f"{label}: no node it can land on offers {_describe_resources(resources)}"
             )
             continue
+        blocking = [(c, _blocking_taints(c, template)) for c in candidates]
         untolerated = {
-            _describe_taint(taint): taint
-            for node in candidates
-            for taint in _blocking_taints(node, template)
+            _describe_taint(taint): taint for _, taints in blocking for taint in taints
         }
         if not untolerated:
             verdicts.ok(f"{label} tolerates the taints of its {_size(candidates)} GPU node(s)")
@@ -259,7 +258,7 @@ def gpu_toleration(workload: ServingWorkload, facts: ClusterFacts, params: Param
             if plugin_covers
             else "and the ExtendedResourceToleration admission plugin cannot add it"
         )
-        blocked = _size([c for c in candidates if _blocking_taints(c, template)])
+        blocked = _size([c for c, taints in blocking if taints])
         verdicts.warn(
             f"{label} does not tolerate {quoted(untolerated)} on {blocked} of {_size(candidates)} "
             f"GPU node(s) it targets, {hint}; add matching entries to its tolerations"
