@@ -90,7 +90,7 @@ def _describe_resources(resources: frozenset[str]) -> str:
 
 def _node_judged_templates(
     memo: Shared, verdicts: Verdicts
-) -> list[tuple[PodTemplate, frozenset[str]]]:
+) -> tuple[tuple[PodTemplate, frozenset[str]], ...]:
     """The templates a node-based check can judge, with the resources they need; notes on
     ``verdicts`` the ones it cannot (DRA-only)."""
     judged, dra_only = memo.value("node_judged_templates", _judged_templates_of, memo)
@@ -104,7 +104,7 @@ def _node_judged_templates(
 
 def _judged_templates_of(
     memo: Shared,
-) -> tuple[list[tuple[PodTemplate, frozenset[str]]], list[PodTemplate]]:
+) -> tuple[tuple[tuple[PodTemplate, frozenset[str]], ...], tuple[PodTemplate, ...]]:
     judged, dra_only = [], []
     for template in memo.workload.pod_templates:
         if not shared_template_asks(memo, template):
@@ -114,7 +114,7 @@ def _judged_templates_of(
             dra_only.append(template)
             continue
         judged.append((template, named))
-    return judged, dra_only
+    return tuple(judged), tuple(dra_only)
 
 
 def _admitting(memo: Shared, template: PodTemplate) -> tuple[NodeClass, ...]:
