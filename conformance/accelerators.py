@@ -11,12 +11,13 @@ from __future__ import annotations
 from fractions import Fraction
 
 from conformance.parameters import Parameters
+from conformance.shared import Shared
 from conformance.workload import Container, PodTemplate, ServingWorkload
 
 
 def is_accelerator_resource(resource: str, params: Parameters) -> bool:
-    return resource in params.gpu_resource_names or any(
-        resource.startswith(prefix) for prefix in params.gpu_resource_prefixes
+    return resource in params.gpu_resource_names or resource.startswith(
+        params.gpu_resource_prefixes
     )
 
 
@@ -46,12 +47,22 @@ def parse_count(quantity: object) -> Fraction | None:
     if not isinstance(quantity, str):
         return None
     text = quantity.strip()
+    if text.isascii() and text.isdigit():
+        return Fraction(int(text))  # the common case, without parsing a decimal string
     try:
         if text.endswith("m"):
             return Fraction(text[:-1]) / 1000
         return Fraction(text)
     except (ValueError, ZeroDivisionError):
         return None
+
+
+def whole_count(quantity: object) -> int | None:
+    """``parse_count`` when it is a whole number, as an int; else None."""
+    if isinstance(quantity, str) and quantity.isascii() and quantity.isdigit():
+        return int(quantity)
+    count = parse_count(quantity)
+    return int(count) if count is not None and count.denominator == 1 else None
 
 
 def container_asks(container: Container, params: Parameters) -> bool:
@@ -86,9 +97,9 @@ def gpus_per_pod(template: PodTemplate, params: Parameters) -> dict[str, int]:
     """
     def add(total: dict[str, int], container: Container) -> None:
         for resource, quantity in accelerator_resources_of(container, params).items():
-            count = parse_count(quantity)
-            if count is not None and count.denominator == 1 and count > 0:
-                total[resource] = total.get(resource, 0) + int(count)
+            count = whole_count(quantity)
+            if count is not None and count > 0:
+                total[resource] = total.get(resource, 0) + count
 
     regular: dict[str, int] = {}
     for container in template.containers:
@@ -99,3 +110,19 @@ def gpus_per_pod(template: PodTemplate, params: Parameters) -> dict[str, int]:
         for resource, count in single.items():
             regular[resource] = max(regular.get(resource, 0), count)
     return regular
+
+
+# --- the same answers, once per evaluation (``conformance.shared``) ----------------------------
+
+
+def shared_template_asks(memo: Shared, template: PodTemplate) -> bool:
+    return memo.value(("template_asks", id(template)), template_asks, template, memo.params)
+
+
+def shared_workload_asks(memo: Shared) -> bool:
+    return any(shared_template_asks(memo, t) for t in memo.workload.pod_templates)
+
+
+def shared_gpus_per_pod(memo: Shared, template: PodTemplate) -> dict[str, int]:
+    """``gpus_per_pod``; callers must not change the returned mapping."""
+    return memo.value(("gpus_per_pod", id(template)), gpus_per_pod, template, memo.params)

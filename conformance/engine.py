@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from conformance.accelerators import workload_asks
+from conformance.accelerators import shared_workload_asks
 from conformance.catalogue import catalogue
 from conformance.facts import (
     ClusterFacts,
@@ -22,14 +22,17 @@ from conformance.facts import (
 )
 from conformance.findings import Finding, Outcome, Result, Severity
 from conformance.profile import Profile
-from conformance.registry import CheckSpec
+from conformance.registry import Category, CheckSpec
 from conformance.report import Report, TargetRef
+from conformance.shared import shared
 from conformance.waivers import NamespaceWaiver, is_waiver, timestamp, waivers_in
 from conformance.workload import ServingWorkload
 
 # Findings about the input itself (an adapter could not read part of the body) use this id.
 INPUT_CHECK = "input-valid"
 INPUT_CATEGORY = "input"
+# Finding.category is the plain string (reading an enum's .value costs a descriptor call).
+_CATEGORY_VALUES = {category: category.value for category in Category}
 
 # The checks that look for an object of a class an application brings itself: when the
 # whole-application input held none of it, their finding says so (``ClusterFacts.assumed_absent``).
@@ -62,7 +65,7 @@ def run_check(
 ) -> Outcome:
     if spec.accelerators_only and not asks:
         return Outcome(Result.SKIP, "the workload asks for no accelerator")
-    missing = [need for need in spec.needs if not facts.knows(need)]
+    missing = [need for need in spec.needs if not facts.knows(need)] if spec.needs else None
     if missing:
         return Outcome(Result.SKIP, missing_facts_message(missing))
     try:
@@ -92,7 +95,8 @@ def apply_waiver(
     """Waive a fail, warn or error finding: by the profile's own waiver, else by a
     ConformanceWaiver of the workload's namespace that the profile honours. A waiver that
     matches but is not honoured (expired, not allowed, too long) is named with the reason."""
-    if finding.result not in (Result.FAIL, Result.WARN, Result.ERROR):
+    if finding.result not in (Result.FAIL, Result.WARN, Result.ERROR) or (
+            not profile.spec.waivers and not namespace_waivers):
         return finding
     waiver = profile.waiver_for(finding.check, workload.kind, workload.namespace, workload.name)
     if waiver is not None and waiver.expires_at > now:
@@ -143,7 +147,7 @@ def evaluate(
         Finding(INPUT_CHECK, INPUT_CATEGORY, Result.ERROR, Severity.HIGH, message)
         for message in workload.errors
     ]
-    asks = workload_asks(workload, profile.parameters)
+    asks = shared_workload_asks(shared(workload, facts, profile.parameters))
     specs = catalogue()
     for check_id, severity in profile.severities.items():
         spec = specs[check_id]
@@ -152,7 +156,7 @@ def evaluate(
         )
         finding = Finding(
             check=check_id,
-            category=spec.category.value,
+            category=_CATEGORY_VALUES[spec.category],
             result=outcome.result,
             severity=severity,
             message=outcome.message,

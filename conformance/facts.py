@@ -15,15 +15,21 @@ routes (``APPLICATION_FACT_CLASSES``), so when the input holds none of one of th
 known to have none (``assumed_absent`` names them, so a finding can say the input held none).
 Nodes and the other cluster-level classes are never assumed: nobody's chart contains Nodes.
 
+A facts value is immutable, so it indexes itself on first use (nodes in classes, autoscalers
+by target, selecting objects by label, routes by backend, monitors by watched namespace): a
+check's cost for one workload does not grow with the size of the cluster.
+
 The CLI builds facts from the objects in its input (``conformance.facts_from_objects``); the
 operator builds them from its kopf indexes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from heapq import merge
 
 from conformance.workload import Toleration
 
@@ -105,6 +111,19 @@ class NodeFacts:
     taints: tuple[NodeTaint, ...] = ()
     allocatable: dict[str, int] = field(default_factory=dict)
     unschedulable: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class NodeClass:
+    """Nodes that a pod template whose node selection reads only some label keys cannot tell
+    apart: the same values for those keys (``labels`` holds just them), the same taints, the
+    same extended allocatable. ``members`` are their positions in ``ClusterFacts.nodes``,
+    ascending. The node checks judge a class once instead of every node in it."""
+
+    labels: dict[str, str]
+    taints: tuple[NodeTaint, ...]
+    allocatable: dict[str, int]
+    members: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -245,7 +264,8 @@ class ClusterFacts:
     serving_runtimes: tuple[ServingRuntimeFacts, ...] = ()
 
     def knows(self, fact_class: FactClass) -> bool:
-        return fact_class.value in self.known
+        # A StrEnum member hashes and compares as its value.
+        return fact_class in self.known
 
     # Per-namespace views, built once per facts value: checks look up the objects of the
     # workload's namespace instead of scanning the whole cluster (O(1) per workload rather
@@ -264,6 +284,167 @@ class ClusterFacts:
         """The ``attribute`` objects (``"services"``, ``"autoscalers"``, ...) in ``namespace``
         (an object or workload that names no namespace is in ``default``)."""
         return self._by_namespace.get(attribute, {}).get(namespace or "default", ())
+
+    # --- indexes, built once per facts value on first use ------------------------------------
+    # Checks look things up by what they point at or select instead of scanning, so the cost
+    # of judging one workload does not grow with the size of the cluster.
+
+    @cached_property
+    def _node_classes(self) -> dict[frozenset[str], tuple[NodeClass, ...]]:
+        return {}
+
+    def node_classes(self, keys: frozenset[str]) -> tuple[NodeClass, ...]:
+        """The nodes grouped into classes for a template whose node selection reads the label
+        ``keys``, in the order of each class's first node. Memoised per key set."""
+        classes = self._node_classes.get(keys)
+        if classes is None:
+            ordered = sorted(keys)
+            groups: dict[tuple, list[int]] = {}
+            for position, node in enumerate(self.nodes):
+                labels = tuple((key, node.labels[key]) for key in ordered if key in node.labels)
+                signature = (labels, node.taints, tuple(sorted(node.allocatable.items())))
+                groups.setdefault(signature, []).append(position)
+            classes = tuple(
+                NodeClass(dict(labels), taints, dict(allocatable), tuple(members))
+                for (labels, taints, allocatable), members in groups.items()
+            )
+            self._node_classes[keys] = classes
+        return classes
+
+    def node_names(self, classes: Iterable[NodeClass], limit: int) -> list[str]:
+        """The names of the first ``limit`` nodes (in ``nodes`` order) of ``classes``."""
+        names = []
+        for position in merge(*(c.members for c in classes)):
+            if len(names) == limit:
+                break
+            names.append(self.nodes[position].name)
+        return names
+
+    @cached_property
+    def _autoscalers_by_reference(self) -> dict[tuple[str, str, str], tuple[int, ...]]:
+        """(namespace, kind, name) -> positions, within the namespace's autoscalers, of those
+        whose scale target or owner is that kind and name."""
+        index: dict[tuple[str, str, str], list[int]] = {}
+        for namespace, autoscalers in self._by_namespace.get("autoscalers", {}).items():
+            for position, autoscaler in enumerate(autoscalers):
+                references = {(autoscaler.target_kind, autoscaler.target_name)}
+                if autoscaler.owner_kind is not None and autoscaler.owner_name is not None:
+                    references.add((autoscaler.owner_kind, autoscaler.owner_name))
+                for kind, name in references:
+                    index.setdefault((namespace, kind, name), []).append(position)
+        return {key: tuple(positions) for key, positions in index.items()}
+
+    def autoscalers_referencing(
+        self, namespace: str | None, references: Iterable[tuple[str, str]]
+    ) -> tuple[AutoscalerFacts, ...]:
+        """The autoscalers in ``namespace`` whose scale target or owner is one of the (kind,
+        name) ``references``, in the order ``in_namespace`` lists them."""
+        namespace = namespace or "default"
+        positions: set[int] = set()
+        for kind, name in references:
+            positions.update(self._autoscalers_by_reference.get((namespace, kind, name), ()))
+        if not positions:
+            return ()
+        autoscalers = self.in_namespace("autoscalers", namespace)
+        return tuple(autoscalers[p] for p in sorted(positions))
+
+    @cached_property
+    def _selecting_by_label(
+        self,
+    ) -> dict[tuple[str, str], tuple[dict[tuple[str, str], tuple[int, ...]], tuple[int, ...]]]:
+        """(attribute, namespace) -> (label (key, value) -> positions, positions of the rest).
+
+        An object whose selector has matchLabels can only select pods carrying its first
+        (sorted) matchLabels pair, so it is filed under that pair; the others (expressions
+        only, or empty) are candidates for every pod."""
+        index = {}
+        for attribute in ("services", "disruption_budgets", "inference_pools"):
+            for namespace, objects in self._by_namespace.get(attribute, {}).items():
+                by_label: dict[tuple[str, str], list[int]] = {}
+                rest: list[int] = []
+                for position, obj in enumerate(objects):
+                    if obj.selector.match_labels:
+                        pair = min(obj.selector.match_labels.items())
+                        by_label.setdefault(pair, []).append(position)
+                    else:
+                        rest.append(position)
+                index[(attribute, namespace)] = (
+                    {pair: tuple(p) for pair, p in by_label.items()}, tuple(rest)
+                )
+        return index
+
+    def selecting_candidates(
+        self, attribute: str, namespace: str | None, label_sets: Iterable[dict[str, str]]
+    ) -> tuple:
+        """The ``attribute`` objects (``"services"``, ``"disruption_budgets"``,
+        ``"inference_pools"``) in ``namespace`` that might select pods with one of
+        ``label_sets``, in ``in_namespace`` order: a superset of those that do."""
+        namespace = namespace or "default"
+        entry = self._selecting_by_label.get((attribute, namespace))
+        if entry is None:
+            return ()
+        by_label, rest = entry
+        positions = set(rest)
+        for labels in label_sets:
+            for pair in labels.items():
+                positions.update(by_label.get(pair, ()))
+        objects = self.in_namespace(attribute, namespace)
+        return tuple(objects[p] for p in sorted(positions))
+
+    @cached_property
+    def _routes_by_backend(self) -> dict[tuple[str, str], tuple[int, ...]]:
+        """(namespace, backend name) -> positions of the HTTPRoutes with such a backendRef."""
+        index: dict[tuple[str, str], list[int]] = {}
+        for namespace, routes in self._by_namespace.get("http_routes", {}).items():
+            for position, route in enumerate(routes):
+                for name in dict.fromkeys(backend[2] for backend in route.backends):
+                    index.setdefault((namespace, name), []).append(position)
+        return {key: tuple(positions) for key, positions in index.items()}
+
+    def routes_naming(self, namespace: str | None, names: Iterable[str]) -> tuple[RouteFacts, ...]:
+        """HTTPRoutes in ``namespace`` with a backendRef named one of ``names``, in order."""
+        namespace = namespace or "default"
+        positions: set[int] = set()
+        for name in names:
+            positions.update(self._routes_by_backend.get((namespace, name), ()))
+        routes = self.in_namespace("http_routes", namespace)
+        return tuple(routes[p] for p in sorted(positions))
+
+    @cached_property
+    def _monitors_by_watched_namespace(self) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
+        """(namespace -> positions of the monitors watching it, positions of those watching
+        every namespace)."""
+        index: dict[str, list[int]] = {}
+        everywhere: list[int] = []
+        for position, monitor in enumerate(self.monitors):
+            if monitor.namespaces is None:
+                index.setdefault(monitor.namespace or "default", []).append(position)
+            elif "*" in monitor.namespaces:
+                everywhere.append(position)
+            else:
+                for namespace in dict.fromkeys(monitor.namespaces):
+                    index.setdefault(namespace, []).append(position)
+        return {ns: tuple(p) for ns, p in index.items()}, tuple(everywhere)
+
+    def monitors_watching(self, namespace: str | None) -> tuple[SelectingObject, ...]:
+        """The monitors that watch ``namespace`` (their own, one they list, or every one), in
+        ``monitors`` order."""
+        by_namespace, everywhere = self._monitors_by_watched_namespace
+        positions = sorted({*by_namespace.get(namespace or "default", ()), *everywhere})
+        return tuple(self.monitors[p] for p in positions)
+
+    @cached_property
+    def _serving_runtimes_by_namespace(self) -> dict[str | None, tuple[ServingRuntimeFacts, ...]]:
+        """Namespace (None: cluster-scoped) -> its (Cluster)ServingRuntimes, in order."""
+        index: dict[str | None, list[ServingRuntimeFacts]] = {}
+        for runtime in self.serving_runtimes:
+            namespace = None if runtime.namespace is None else runtime.namespace or "default"
+            index.setdefault(namespace, []).append(runtime)
+        return {namespace: tuple(runtimes) for namespace, runtimes in index.items()}
+
+    def serving_runtimes_in(self, namespace: str | None) -> tuple[ServingRuntimeFacts, ...]:
+        """ClusterServingRuntimes (``namespace`` None) or the ServingRuntimes of a namespace."""
+        return self._serving_runtimes_by_namespace.get(namespace, ())
 
     @cached_property
     def allocatable_totals(self) -> dict[str, int]:

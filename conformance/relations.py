@@ -17,6 +17,7 @@ from conformance.facts import (
     AutoscalerFacts,
     ClusterFacts,
     LabelSelector,
+    NodeClass,
     NodeFacts,
     RouteFacts,
     SelectingObject,
@@ -67,10 +68,6 @@ def _owned_by(autoscaler: AutoscalerFacts, workload: ServingWorkload) -> bool:
     return autoscaler.owner_kind == workload.kind and autoscaler.owner_name == workload.name
 
 
-def _names_workload_itself(autoscaler: AutoscalerFacts, workload: ServingWorkload) -> bool:
-    return autoscaler.target_kind == workload.kind and autoscaler.target_name == workload.name
-
-
 def target_resolves(autoscaler: AutoscalerFacts, workload: ServingWorkload) -> bool:
     """Whether the autoscaler's scaleTargetRef reaches something that can scale the workload:
     one of its ``scale_targets`` (kind, name and, when both sides say, API group), or it is an
@@ -92,14 +89,9 @@ def autoscalers_naming(
     """Every autoscaler in the workload's namespace that points at it: through a scale target
     (right or wrong API group), by naming the workload's own kind and name (which may not be
     scalable), or by being owned by it."""
-    return tuple(
-        autoscaler
-        for autoscaler in facts.in_namespace("autoscalers", workload.namespace)
-        if (
-            _owned_by(autoscaler, workload)
-            or _names_workload_itself(autoscaler, workload)
-            or any(_names_scale_target(autoscaler, t) for t in workload.scale_targets)
-        )
+    return facts.autoscalers_referencing(
+        workload.namespace,
+        [(workload.kind, workload.name), *((t.kind, t.name) for t in workload.scale_targets)],
     )
 
 
@@ -170,29 +162,34 @@ def templates_selected_by(
     )
 
 
+def selecting_candidates(
+    attribute: str, workload: ServingWorkload, facts: ClusterFacts
+) -> tuple[SelectingObject, ...]:
+    """The ``attribute`` objects of the workload's namespace that might select its pods (by
+    the facts' label index), in order; ``templates_selected_by`` decides."""
+    return facts.selecting_candidates(
+        attribute, workload.namespace, (t.labels for t in workload.pod_templates)
+    )
+
+
 def _selecting(
-    objects: tuple[SelectingObject, ...], workload: ServingWorkload, *, empty_matches_all: bool
+    attribute: str, workload: ServingWorkload, facts: ClusterFacts, *, empty_matches_all: bool
 ) -> tuple[SelectingObject, ...]:
     return tuple(
         obj
-        for obj in objects
+        for obj in selecting_candidates(attribute, workload, facts)
         if templates_selected_by(obj, workload, empty_matches_all=empty_matches_all)
     )
 
 
 def services_for(workload: ServingWorkload, facts: ClusterFacts) -> tuple[SelectingObject, ...]:
-    return _selecting(
-        facts.in_namespace("services", workload.namespace), workload, empty_matches_all=False
-    )
+    return _selecting("services", workload, facts, empty_matches_all=False)
 
 
 def disruption_budgets_for(
     workload: ServingWorkload, facts: ClusterFacts
 ) -> tuple[SelectingObject, ...]:
-    return _selecting(
-        facts.in_namespace("disruption_budgets", workload.namespace), workload,
-        empty_matches_all=True,
-    )
+    return _selecting("disruption_budgets", workload, facts, empty_matches_all=True)
 
 
 def inference_pools_for(
@@ -200,10 +197,7 @@ def inference_pools_for(
 ) -> tuple[SelectingObject, ...]:
     # An InferencePool's selector is required and "compatible with Service selectors": an
     # empty one selects nothing.
-    return _selecting(
-        facts.in_namespace("inference_pools", workload.namespace), workload,
-        empty_matches_all=False,
-    )
+    return _selecting("inference_pools", workload, facts, empty_matches_all=False)
 
 
 def _monitor_watches(monitor: SelectingObject, namespace: str | None) -> bool:
@@ -217,7 +211,9 @@ def monitors_for(workload: ServingWorkload, facts: ClusterFacts) -> tuple[Select
     Service's own labels) a Service which selects them. Monitors may watch other namespaces."""
     services = services_for(workload, facts)
     found = []
-    for monitor in facts.monitors:
+    # Services are in the workload's namespace, so a monitor covers its pods only if it
+    # watches that namespace.
+    for monitor in facts.monitors_watching(workload.namespace):
         if monitor.selects_services:
             covers = any(
                 _monitor_watches(monitor, service.namespace)
@@ -256,7 +252,7 @@ def routes_for(workload: ServingWorkload, facts: ClusterFacts) -> tuple[RouteFac
     pool_names = {p.name for p in inference_pools_for(workload, facts)}
     return tuple(
         route
-        for route in facts.in_namespace("http_routes", workload.namespace)
+        for route in facts.routes_naming(workload.namespace, service_names | pool_names)
         if any(
             (_routes_to_service(backend) and backend[2] in service_names)
             or (_routes_to_pool(backend) and backend[2] in pool_names)
@@ -269,7 +265,7 @@ def routes_to_pool(pool: SelectingObject, facts: ClusterFacts) -> tuple[RouteFac
     """HTTPRoutes whose backends include the InferencePool."""
     return tuple(
         route
-        for route in facts.in_namespace("http_routes", pool.namespace)
+        for route in facts.routes_naming(pool.namespace, (pool.name,))
         if any(_routes_to_pool(b) and b[2] == pool.name for b in route.backends)
     )
 
@@ -308,7 +304,7 @@ def requirement_matches(requirement: NodeSelectorRequirement, labels: dict[str, 
     return False
 
 
-def node_matches(template: PodTemplate, node: NodeFacts) -> bool:
+def node_matches(template: PodTemplate, node: NodeFacts | NodeClass) -> bool:
     """Whether the template's nodeSelector and required node affinity admit the node.
 
     The terms are ORed and an empty term matches no node (the API's rule). Taints are not
@@ -328,7 +324,27 @@ def node_matches(template: PodTemplate, node: NodeFacts) -> bool:
 
 def nodes_for(template: PodTemplate, facts: ClusterFacts) -> tuple[NodeFacts, ...]:
     """The nodes the template's node selection admits."""
-    return tuple(node for node in facts.nodes if node_matches(template, node))
+    positions = sorted(p for c in node_classes_for(template, facts) for p in c.members)
+    return tuple(facts.nodes[position] for position in positions)
+
+
+def node_label_keys(template: PodTemplate) -> frozenset[str]:
+    """The node label keys the template's node selection reads."""
+    keys = set(template.node_selector)
+    for term in template.required_node_terms:
+        keys.update(requirement.key for requirement in term)
+    return frozenset(keys)
+
+
+def node_classes_of(template: PodTemplate, facts: ClusterFacts) -> tuple[NodeClass, ...]:
+    """Every node, in classes the template's node selection cannot tell apart."""
+    return facts.node_classes(node_label_keys(template))
+
+
+def node_classes_for(template: PodTemplate, facts: ClusterFacts) -> tuple[NodeClass, ...]:
+    """The node classes (of ``node_classes_of``) the template's node selection admits: one
+    ``node_matches`` per class, however many nodes the class holds."""
+    return tuple(c for c in node_classes_of(template, facts) if node_matches(template, c))
 
 
 # --- KServe serving runtimes -------------------------------------------------------------------
@@ -343,19 +359,12 @@ def serving_runtime_for(
     reference = workload.serving_runtime
     if reference is None:
         return None
-    namespace = namespace_of(workload.namespace)
-    candidates = [
-        runtime
-        for runtime in facts.serving_runtimes
-        if (runtime.namespace is None and reference.cluster_scoped is not False)
-        or (
-            runtime.namespace is not None
-            and namespace_of(runtime.namespace) == namespace
-            and reference.cluster_scoped is not True
-        )
-    ]
     # Namespaced first: KServe prefers a ServingRuntime over a same-named ClusterServingRuntime.
-    candidates.sort(key=lambda runtime: runtime.namespace is None)
+    candidates = [
+        *(facts.serving_runtimes_in(namespace_of(workload.namespace))
+          if reference.cluster_scoped is not True else ()),
+        *(facts.serving_runtimes_in(None) if reference.cluster_scoped is not False else ()),
+    ]
     if reference.name:
         return next((r for r in candidates if r.name == reference.name), None)
     if reference.model_format:

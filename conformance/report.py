@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from conformance.catalogue import catalogue
 from conformance.findings import Finding, Result, Severity
 
+_RESULT_VALUES = tuple(result.value for result in Result)
 
 @dataclass(frozen=True)
 class TargetRef:
@@ -46,9 +47,10 @@ class Report:
     summary: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
-        counts = {result.value: 0 for result in Result}
+        counts = dict.fromkeys(_RESULT_VALUES, 0)
         for finding in self.results:
-            counts[finding.result.value] += 1
+            # A StrEnum member finds the entry of its value.
+            counts[finding.result] += 1
         object.__setattr__(self, "summary", counts)
 
     @property

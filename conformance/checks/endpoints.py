@@ -22,9 +22,11 @@ from conformance.relations import (
     monitors_for,
     routes_for,
     routes_to_pool,
+    selecting_candidates,
     serving_runtime_for,
     templates_selected_by,
 )
+from conformance.shared import shared
 from conformance.workload import Container, PodTemplate, Probe, ServingWorkload
 
 _SCRAPE_ANNOTATION = "prometheus.io/scrape"
@@ -114,12 +116,20 @@ def resolve_probe(
     return ResolvedProbe(probe, f" (from {kind} '{runtime.name}')")
 
 
+def _serving_parts(
+    workload: ServingWorkload, facts: ClusterFacts, params: Parameters
+) -> tuple[ServingPart, ...]:
+    """``serving_parts``, once per evaluation."""
+    return shared(workload, facts, params).value("serving_parts", serving_parts, workload)
+
+
 def probes_to_judge(
-    workload: ServingWorkload, facts: ClusterFacts, kind: str, verdicts: Verdicts
+    workload: ServingWorkload, facts: ClusterFacts, params: Parameters, kind: str,
+    verdicts: Verdicts,
 ) -> Iterator[tuple[ServingPart, str, Probe | None]]:
     """(part, label, probe) for each serving container whose ``kind`` probe is known; the ones
     whose probe lives in a ServingRuntime missing from the input are noted as skipped."""
-    for part in serving_parts(workload):
+    for part in _serving_parts(workload, facts, params):
         resolved = resolve_probe(workload, facts, part, kind)
         if resolved.unknown:
             verdicts.skip(f"{part.label}: {resolved.unknown}")
@@ -172,7 +182,7 @@ def endpoint_readiness_probe(
     workload: ServingWorkload, facts: ClusterFacts, params: Parameters
 ) -> Outcome:
     verdicts = Verdicts()
-    for _, label, probe in probes_to_judge(workload, facts, "readiness", verdicts):
+    for _, label, probe in probes_to_judge(workload, facts, params, "readiness", verdicts):
         if probe is None:
             verdicts.fail(
                 f"{label} has no readinessProbe; add an httpGet probe on a model-aware path such "
@@ -215,7 +225,7 @@ def endpoint_startup_probe(
 ) -> Outcome:
     verdicts = Verdicts()
     required = params.startup_budget_seconds
-    for _, label, probe in probes_to_judge(workload, facts, "startup", verdicts):
+    for _, label, probe in probes_to_judge(workload, facts, params, "startup", verdicts):
         if probe is None:
             verdicts.fail(
                 f"{label} has no startupProbe; add one whose budget covers model load "
@@ -262,7 +272,7 @@ def endpoint_liveness_probe(
 ) -> Outcome:
     verdicts = Verdicts()
     minimum_delay = params.liveness_min_initial_delay_seconds
-    for part, label, probe in probes_to_judge(workload, facts, "liveness", verdicts):
+    for part, label, probe in probes_to_judge(workload, facts, params, "liveness", verdicts):
         if probe is None:
             verdicts.fail(
                 f"{label} has no livenessProbe, so a hung server is never restarted; add one on a "
@@ -319,7 +329,7 @@ def endpoint_service(workload: ServingWorkload, facts: ClusterFacts, params: Par
         return passed(f"reachable at {quoted(workload.declared_urls)}")
     if workload.managed_services:
         return passed(f"exposed by the Service(s) it manages: {quoted(workload.managed_services)}")
-    parts = serving_parts(workload)
+    parts = _serving_parts(workload, facts, params)
     if not parts:
         return skipped(_NO_SERVING_TEMPLATE)
     if not facts.knows(FactClass.SERVICES):
@@ -327,7 +337,7 @@ def endpoint_service(workload: ServingWorkload, facts: ClusterFacts, params: Par
     # One well-formed Service is enough; other Services' shortcomings are not the workload's.
     good: list[str] = []
     shortcomings: list[str] = []
-    for service in facts.in_namespace("services", workload.namespace):
+    for service in selecting_candidates("services", workload, facts):
         selected = templates_selected_by(service, workload, empty_matches_all=False)
         containers = [p.container for p in parts if any(p.template is t for t in selected)]
         if not containers:

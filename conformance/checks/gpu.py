@@ -1,24 +1,25 @@
 """GPU scheduling checks: how a workload asks for accelerators and whether the cluster can place it.
 
 Each function judges one rule over every pod template and container and returns one Outcome.
-Node-related rules read ``ClusterFacts.nodes``; which nodes a template can land on comes from
-``conformance.relations``.
+Node-related rules judge node classes (``ClusterFacts.node_classes``: nodes a template cannot
+tell apart), once per class rather than per node; which ones a template can land on comes from
+``conformance.relations``, shared between the checks of one evaluation (``conformance.shared``).
 """
 
 from __future__ import annotations
 
 from conformance.accelerators import (
     accelerator_resources_of,
-    gpus_per_pod,
     is_accelerator_resource,
     parse_count,
-    template_asks,
+    shared_gpus_per_pod,
+    shared_template_asks,
 )
 from conformance.checks.describe import Verdicts, container_label, quoted, template_label
 from conformance.facts import (
     ClusterFacts,
     FactClass,
-    NodeFacts,
+    NodeClass,
     NodeTaint,
     missing_facts_message,
     tolerates,
@@ -26,7 +27,8 @@ from conformance.facts import (
 from conformance.findings import Outcome, Severity, failed, passed, skipped
 from conformance.parameters import Parameters
 from conformance.registry import Category, check
-from conformance.relations import namespace_of, node_matches, nodes_for
+from conformance.relations import namespace_of, node_classes_for, node_classes_of
+from conformance.shared import Shared, shared
 from conformance.workload import Container, PodTemplate, ServingWorkload
 
 # Taint effects that keep a pod off a node; PreferNoSchedule only discourages.
@@ -53,10 +55,11 @@ def _named_accelerators(template: PodTemplate, params: Parameters) -> frozenset[
     )
 
 
-def _only_dra(template: PodTemplate, params: Parameters) -> bool:
+def _only_dra(template: PodTemplate, named: frozenset[str], params: Parameters) -> bool:
     """The template asks for accelerators only through DRA claims, whose devices live in
-    ResourceSlices, not in node allocatable: node-based checks cannot judge it."""
-    if _named_accelerators(template, params):
+    ResourceSlices, not in node allocatable: node-based checks cannot judge it. ``named``:
+    the accelerator resources it names (``_named_accelerators``)."""
+    if named:
         return False
     fractional = any(
         name in params.fractional_gpu_resources
@@ -70,7 +73,7 @@ def _only_dra(template: PodTemplate, params: Parameters) -> bool:
     return not fractional
 
 
-def _offers(node: NodeFacts, resources: frozenset[str], params: Parameters) -> bool:
+def _offers(node: NodeClass, resources: frozenset[str], params: Parameters) -> bool:
     """Whether the node has any of ``resources`` allocatable; an empty set means "any
     accelerator" (a fractional-GPU template lands on ordinary GPU nodes)."""
     if resources:
@@ -86,22 +89,41 @@ def _describe_resources(resources: frozenset[str]) -> str:
 
 
 def _node_judged_templates(
-    workload: ServingWorkload, params: Parameters, verdicts: Verdicts
-) -> list[tuple[PodTemplate, frozenset[str]]]:
+    memo: Shared, verdicts: Verdicts
+) -> tuple[tuple[PodTemplate, frozenset[str]], ...]:
     """The templates a node-based check can judge, with the resources they need; notes on
     ``verdicts`` the ones it cannot (DRA-only)."""
-    judged = []
-    for template in workload.pod_templates:
-        if not template_asks(template, params):
-            continue
-        if _only_dra(template, params):
-            verdicts.skip(
-                f"{template_label(template)} asks for accelerators only through DRA claims, "
-                "which node allocatable cannot show"
-            )
-            continue
-        judged.append((template, _named_accelerators(template, params)))
+    judged, dra_only = memo.value("node_judged_templates", _judged_templates_of, memo)
+    for template in dra_only:
+        verdicts.skip(
+            f"{template_label(template)} asks for accelerators only through DRA claims, "
+            "which node allocatable cannot show"
+        )
     return judged
+
+
+def _judged_templates_of(
+    memo: Shared,
+) -> tuple[tuple[tuple[PodTemplate, frozenset[str]], ...], tuple[PodTemplate, ...]]:
+    judged, dra_only = [], []
+    for template in memo.workload.pod_templates:
+        if not shared_template_asks(memo, template):
+            continue
+        named = _named_accelerators(template, memo.params)
+        if _only_dra(template, named, memo.params):
+            dra_only.append(template)
+            continue
+        judged.append((template, named))
+    return tuple(judged), tuple(dra_only)
+
+
+def _admitting(memo: Shared, template: PodTemplate) -> tuple[NodeClass, ...]:
+    """The node classes the template's node selection admits."""
+    return memo.value(("admitting", id(template)), node_classes_for, template, memo.facts)
+
+
+def _size(classes: list[NodeClass] | tuple[NodeClass, ...]) -> int:
+    return sum(len(c.members) for c in classes)
 
 
 @check(
@@ -175,7 +197,7 @@ def _limit_problem(container: Container, resource: str) -> str | None:
     return "; ".join(problems) or None
 
 
-def _blocking_taints(node: NodeFacts, template: PodTemplate) -> list[NodeTaint]:
+def _blocking_taints(node: NodeClass, template: PodTemplate) -> list[NodeTaint]:
     return [
         taint
         for taint in node.taints
@@ -210,21 +232,21 @@ def _describe_taint(taint: NodeTaint) -> str:
 )
 def gpu_toleration(workload: ServingWorkload, facts: ClusterFacts, params: Parameters) -> Outcome:
     verdicts = Verdicts()
-    for template, resources in _node_judged_templates(workload, params, verdicts):
+    memo = shared(workload, facts, params)
+    for template, resources in _node_judged_templates(memo, verdicts):
         label = template_label(template)
-        candidates = [n for n in nodes_for(template, facts) if _offers(n, resources, params)]
+        candidates = [c for c in _admitting(memo, template) if _offers(c, resources, params)]
         if not candidates:
             verdicts.skip(
                 f"{label}: no node it can land on offers {_describe_resources(resources)}"
             )
             continue
+        blocking = [(c, _blocking_taints(c, template)) for c in candidates]
         untolerated = {
-            _describe_taint(taint): taint
-            for node in candidates
-            for taint in _blocking_taints(node, template)
+            _describe_taint(taint): taint for _, taints in blocking for taint in taints
         }
         if not untolerated:
-            verdicts.ok(f"{label} tolerates the taints of its {len(candidates)} GPU node(s)")
+            verdicts.ok(f"{label} tolerates the taints of its {_size(candidates)} GPU node(s)")
             continue
         # Only taints keyed by a resource the pod requests get the plugin's toleration.
         plugin_covers = all(
@@ -236,9 +258,9 @@ def gpu_toleration(workload: ServingWorkload, facts: ClusterFacts, params: Param
             if plugin_covers
             else "and the ExtendedResourceToleration admission plugin cannot add it"
         )
-        blocked = sum(1 for node in candidates if _blocking_taints(node, template))
+        blocked = _size([c for c, taints in blocking if taints])
         verdicts.warn(
-            f"{label} does not tolerate {quoted(untolerated)} on {blocked} of {len(candidates)} "
+            f"{label} does not tolerate {quoted(untolerated)} on {blocked} of {_size(candidates)} "
             f"GPU node(s) it targets, {hint}; add matching entries to its tolerations"
         )
     return verdicts.outcome("no pod template asks for accelerators")
@@ -264,9 +286,10 @@ def gpu_toleration(workload: ServingWorkload, facts: ClusterFacts, params: Param
 )
 def gpu_node_match(workload: ServingWorkload, facts: ClusterFacts, params: Parameters) -> Outcome:
     verdicts = Verdicts()
-    for template, resources in _node_judged_templates(workload, params, verdicts):
+    memo = shared(workload, facts, params)
+    for template, resources in _node_judged_templates(memo, verdicts):
         label = template_label(template)
-        offering = [n for n in facts.nodes if _offers(n, resources, params)]
+        offering = [c for c in node_classes_of(template, facts) if _offers(c, resources, params)]
         wanted = _describe_resources(resources)
         if not offering:
             verdicts.warn(
@@ -274,13 +297,14 @@ def gpu_node_match(workload: ServingWorkload, facts: ClusterFacts, params: Param
                 "nodes on demand"
             )
             continue
-        matching = [n for n in offering if node_matches(template, n)]
+        admitting = _admitting(memo, template)
+        matching = [c for c in offering if c in admitting]
         if matching:
-            verdicts.ok(f"{label} can land on {len(matching)} node(s) offering {wanted}")
+            verdicts.ok(f"{label} can land on {_size(matching)} node(s) offering {wanted}")
         else:
             verdicts.fail(
-                f"{label}: {_describe_selection(template)} matches none of the {len(offering)} "
-                f"node(s) offering {wanted} ({quoted(n.name for n in offering[:5])}); change it "
+                f"{label}: {_describe_selection(template)} matches none of the {_size(offering)} "
+                f"node(s) offering {wanted} ({quoted(facts.node_names(offering, 5))}); change it "
                 "to match their labels"
             )
     return verdicts.outcome("no pod template asks for accelerators")
@@ -316,11 +340,11 @@ def _describe_selection(template: PodTemplate) -> str:
 )
 def gpu_fits_node(workload: ServingWorkload, facts: ClusterFacts, params: Parameters) -> Outcome:
     verdicts = Verdicts()
+    memo = shared(workload, facts, params)
     for template in workload.pod_templates:
         label = template_label(template)
-        eligible = nodes_for(template, facts)
-        for resource, count in sorted(gpus_per_pod(template, params).items()):
-            offering = [n.allocatable.get(resource, 0) for n in eligible]
+        for resource, count in sorted(shared_gpus_per_pod(memo, template).items()):
+            offering = [c.allocatable.get(resource, 0) for c in _admitting(memo, template)]
             largest = max((c for c in offering if c > 0), default=0)
             if largest == 0:
                 verdicts.skip(f"{label}: no eligible node offers '{resource}' (see gpu-node-match)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from conformance.accelerators import gpus_per_pod
+from conformance.accelerators import shared_gpus_per_pod
 from conformance.checks.describe import Verdicts, quoted, template_label
 from conformance.facts import AutoscalerFacts, ClusterFacts, FactClass
 from conformance.findings import Outcome, Severity, failed, passed, skipped, warned
@@ -24,6 +24,7 @@ from conformance.relations import (
     namespace_of,
     target_resolves,
 )
+from conformance.shared import shared
 from conformance.workload import ServingWorkload
 
 # Inline mechanisms that only say "someone else scales this" rather than scaling it.
@@ -97,6 +98,22 @@ def scalers_of(workload: ServingWorkload, facts: ClusterFacts) -> tuple[Scaler, 
     return tuple(scalers)
 
 
+def _scalers(
+    workload: ServingWorkload, facts: ClusterFacts, params: Parameters
+) -> tuple[Scaler, ...]:
+    """``scalers_of``, once per evaluation."""
+    return shared(workload, facts, params).value("scalers", scalers_of, workload, facts)
+
+
+def _naming(
+    workload: ServingWorkload, facts: ClusterFacts, params: Parameters
+) -> tuple[AutoscalerFacts, ...]:
+    """``autoscalers_naming``, once per evaluation."""
+    return shared(workload, facts, params).value(
+        "autoscalers_naming", autoscalers_naming, workload, facts
+    )
+
+
 def _autoscalers_unknown(workload: ServingWorkload, facts: ClusterFacts) -> bool:
     return not _inline_autoscales(workload) and not facts.knows(FactClass.AUTOSCALERS)
 
@@ -146,14 +163,16 @@ def scaling_autoscaler(
     )
     if not facts.knows(FactClass.AUTOSCALERS):
         return skipped(_UNKNOWN_AUTOSCALERS)
-    found = autoscalers_for(workload, facts)
+    found = shared(workload, facts, params).value(
+        "autoscalers_for", autoscalers_for, workload, facts
+    )
     if found:
         return passed(f"scaled by {quoted(_external_scaler(a).label for a in found)}")
     targets = (
         quoted(f"{t.kind} {t.name}" for t in workload.scale_targets)
         or f"{workload.kind} {workload.name}"
     )
-    unresolved = autoscalers_naming(workload, facts)
+    unresolved = _naming(workload, facts, params)
     note = (
         f" ({quoted(_external_scaler(a).label for a in unresolved)} names it but its target "
         "does not resolve, see scaling-target-resolves)"
@@ -191,11 +210,12 @@ def scaling_target_resolves(
     workload: ServingWorkload, facts: ClusterFacts, params: Parameters
 ) -> Outcome:
     verdicts = Verdicts()
+    naming = _naming(workload, facts, params)
     expected = quoted(
         f"{t.kind} {t.name}" + (f" ({t.api_group or 'core'})" if t.api_group is not None else "")
         for t in workload.scale_targets
-    )
-    for autoscaler in autoscalers_naming(workload, facts):
+    ) if naming else ""
+    for autoscaler in naming:
         label = _external_scaler(autoscaler).label
         target = f"{autoscaler.target_kind} '{autoscaler.target_name}'"
         if target_resolves(autoscaler, workload):
@@ -237,7 +257,7 @@ def scaling_target_resolves(
 )
 def scaling_bounds(workload: ServingWorkload, facts: ClusterFacts, params: Parameters) -> Outcome:
     verdicts = Verdicts()
-    scalers = scalers_of(workload, facts)
+    scalers = _scalers(workload, facts, params)
     for scaler in scalers:
         problem = _bounds_problem(scaler)
         if problem:
@@ -309,7 +329,7 @@ def scaling_inference_metric(
 ) -> Outcome:
     if _autoscalers_unknown(workload, facts):
         return skipped(_UNKNOWN_AUTOSCALERS)
-    scalers = [s for s in scalers_of(workload, facts) if s.mechanism != "spec"]
+    scalers = [s for s in _scalers(workload, facts, params) if s.mechanism != "spec"]
     if not scalers:
         return skipped("it has no autoscaler")
     metrics = list(dict.fromkeys(m for s in scalers for m in _effective_metrics(s)))
@@ -352,14 +372,15 @@ def scaling_inference_metric(
 )
 def scaling_capacity(workload: ServingWorkload, facts: ClusterFacts, params: Parameters) -> Outcome:
     per_replica: dict[str, int] = {}
+    memo = shared(workload, facts, params)
     for template in workload.pod_templates:
         pods = max(template.pods_per_replica or 0, 0)
-        for resource, count in gpus_per_pod(template, params).items():
+        for resource, count in shared_gpus_per_pod(memo, template).items():
             per_replica[resource] = per_replica.get(resource, 0) + count * pods
     per_replica = {r: c for r, c in per_replica.items() if c > 0}
     if not per_replica:
         return skipped("it asks for no whole accelerator devices (DRA or fractional only)")
-    replicas = _max_replicas(workload, scalers_of(workload, facts))
+    replicas = _max_replicas(workload, _scalers(workload, facts, params))
     if replicas is None:
         return skipped("it declares no replica count or maximum")
     verdicts = Verdicts()
@@ -402,7 +423,7 @@ def scaling_capacity(workload: ServingWorkload, facts: ClusterFacts, params: Par
 def scaling_disruption_budget(
     workload: ServingWorkload, facts: ClusterFacts, params: Parameters
 ) -> Outcome:
-    replicas = _max_replicas(workload, scalers_of(workload, facts))
+    replicas = _max_replicas(workload, _scalers(workload, facts, params))
     if replicas is None or replicas <= 1:
         return skipped("it runs at most one replica")
     if not facts.knows(FactClass.DISRUPTION_BUDGETS):
@@ -437,7 +458,7 @@ def scaling_disruption_budget(
 def scaling_scale_to_zero(
     workload: ServingWorkload, facts: ClusterFacts, params: Parameters
 ) -> Outcome:
-    scalers = scalers_of(workload, facts)
+    scalers = _scalers(workload, facts, params)
     to_zero = [s for s in scalers if s.minimum == 0]
     if not to_zero:
         if _autoscalers_unknown(workload, facts) and not scalers:

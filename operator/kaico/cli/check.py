@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 
 from kaico.cli.common import EXIT_FAILED, EXIT_OK, Streams, UsageError, load_profile
 
@@ -80,6 +81,9 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     objects = [(_with_default_namespace(o.body, args.namespace), o.source) for o in loaded]
     facts_objects = [_with_default_namespace(o.body, args.namespace) for o in facts_loaded]
     mode = InputMode.PARTIAL if args.partial else InputMode.APPLICATION
+    # The loaded bodies live until the process ends: keep the collector from rescanning them
+    # on every allocation burst of the evaluation (about a third of evaluate at 10,000 objects).
+    gc.freeze()
     try:
         evaluation = evaluate_objects(objects, profile, now_utc(), facts_objects, mode)
     except WaiverError as error:
