@@ -17,9 +17,11 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from kaico.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Streams
@@ -76,47 +78,44 @@ class CleanupError(Exception):
 
 
 class Cleaner:
-    """One look-and-delete pass over kaico's reports, through ``kubernetes.client.CustomObjectsApi``."""
+    """One look-and-delete pass over kaico's reports, through kaico's ``KubeClient`` (blocking:
+    ``kaico.kube.blocking.BlockingClient``)."""
 
-    def __init__(self, api: Any, selected: Callable[[str], bool]):
+    def __init__(self, kube: Any, selected: Callable[[str], bool]):
         from kaico.api.conventions import MANAGED_BY
 
-        self._api = api
+        self._kube = kube
         self._selected = selected
-        self._selector = ",".join(f"{key}={value}" for key, value in MANAGED_BY.items())
+        self._selector = urllib.parse.quote(",".join(f"{key}={value}" for key, value in MANAGED_BY.items()))
 
-    def _call(self, what: str, method: Callable[..., Any], *args: Any) -> Any:
-        from kubernetes.client.exceptions import ApiException
-
+    def _call(self, what: str, method: str, plural: str, namespace: str | None = None) -> Any:
         from kaico.api import GROUP, VERSION
+        from kaico.kube.client import ApiError, collection_path
 
+        path = f"{collection_path(GROUP, VERSION, plural, namespace)}?labelSelector={self._selector}"
         try:
-            return method(GROUP, VERSION, *args, label_selector=self._selector)
-        except ApiException as error:
-            if error.status == 404:
-                return None  # the CRD is not installed: nothing of that kind to delete
-            reason = error.reason or ""
-            raise CleanupError(f"{what}: {error.status} {reason}".rstrip()) from None
-        except Exception as error:  # noqa: BLE001 - urllib3's connection errors
-            raise CleanupError(f"{what}: {error}") from None
+            response = self._kube.run(self._kube.client.request(method, path, allowed=(404,)))
+        except ApiError as error:
+            detail = f"{error.status} {HTTPStatus(error.status).phrase}: {error.message}" \
+                if error.status else error.message
+            raise CleanupError(f"{what}: {detail}".rstrip()) from None
+        # 404: the CRD is not installed, nothing of that kind to delete.
+        return None if response.status == 404 else response.body
 
     def sweep(self) -> Deleted:
-        listed = self._call(f"listing {REPORTS}", self._api.list_cluster_custom_object, REPORTS)
+        listed = self._call(f"listing {REPORTS}", "GET", REPORTS)
         by_namespace = Counter(
             item["metadata"]["namespace"]
             for item in (listed or {}).get("items") or []
             if self._selected(item["metadata"].get("namespace", ""))
         )
         for namespace in sorted(by_namespace):
-            self._call(f"deleting {REPORTS} in {namespace}",
-                       self._api.delete_collection_namespaced_custom_object, namespace, REPORTS)
+            self._call(f"deleting {REPORTS} in {namespace}", "DELETE", REPORTS, namespace)
         # Cluster reports are per profile, not per namespace: a scoped release wrote them too.
-        listed = self._call(f"listing {CLUSTER_REPORTS}",
-                            self._api.list_cluster_custom_object, CLUSTER_REPORTS)
+        listed = self._call(f"listing {CLUSTER_REPORTS}", "GET", CLUSTER_REPORTS)
         cluster_count = len((listed or {}).get("items") or [])
         if cluster_count:
-            self._call(f"deleting {CLUSTER_REPORTS}",
-                       self._api.delete_collection_cluster_custom_object, CLUSTER_REPORTS)
+            self._call(f"deleting {CLUSTER_REPORTS}", "DELETE", CLUSTER_REPORTS)
         return Deleted(by_namespace, cluster_count)
 
 
@@ -142,21 +141,23 @@ def clean(cleaner: Cleaner, settle: float, timeout: float,
 
 def run(args: argparse.Namespace, streams: Streams) -> int:
     stdout, stderr = streams.stdout, streams.stderr
-    from kaico.cluster.reader import KubeconfigReader, ReadError
+    from kaico.kube import config
+    from kaico.kube.blocking import BlockingClient
 
     try:
-        reader = KubeconfigReader.from_kubeconfig(args.kubeconfig, args.context)
-    except ReadError as error:
+        credentials = config.load(args.kubeconfig, args.context)
+        kube = BlockingClient(credentials)
+    except config.ConfigError as error:
         stderr.write(f"kaico: cannot reach the cluster: {error}\n")
         return EXIT_UNUSABLE
-    from kubernetes.client import CustomObjectsApi
-
-    cleaner = Cleaner(CustomObjectsApi(reader.api_client), namespace_filter(args.namespace))
+    cleaner = Cleaner(kube, namespace_filter(args.namespace))
     try:
         deleted = clean(cleaner, args.settle, args.timeout)
     except CleanupError as error:
         stderr.write(f"kaico: cleanup: {error}\n")
         return EXIT_FAILED
+    finally:
+        kube.close()
     namespaces = len(deleted.reports)
     stdout.write(
         f"kaico: deleted {sum(deleted.reports.values())} ConformanceReport(s) in {namespaces} "

@@ -25,7 +25,7 @@ from kaico.cli.common import (
     add_probe_arguments,
     load_profile,
 )
-from kaico.cluster.probes import ClientProbeApi, ProbeOptions, run_probes
+from kaico.cluster.probes import LoopProbeApi, ProbeOptions, run_probes
 
 DESCRIPTION = (
     "Judge the cluster of the current kube context against the CNCF Kubernetes AI Conformance "
@@ -138,12 +138,9 @@ def _write_product(args: argparse.Namespace, evaluation: ClusterEvaluation,
 
 def run(args: argparse.Namespace, streams: Streams) -> int:
     from kaico.cli.render.cluster import render_json, render_table, render_yaml
-    from kaico.cluster.reader import (
-        GatherOptions,
-        KubeconfigReader,
-        ReadError,
-        gather_inventory_sync,
-    )
+    from kaico.cluster.reader import ClientReader, GatherOptions, ReadError, gather_inventory
+    from kaico.kube import config
+    from kaico.kube.blocking import BlockingClient
 
     stdout, stderr = streams.stdout, streams.stderr
     try:
@@ -154,17 +151,18 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         active = profile_probes if args.active_probes is None else args.active_probes
         if args.evidence:  # refuse a typo before spending time on the cluster
             _extra_evidence(args.evidence, _known_ids(version))
-        reader = KubeconfigReader.from_kubeconfig(args.kubeconfig, args.context)
         options = GatherOptions(
             metrics_endpoints=tuple(args.metrics_endpoint),
             metrics_services=tuple(args.metrics_service),
             scrape_discovered=not args.no_scrape_discovered,
         )
-        inventory = gather_inventory_sync(reader, options)
-        probes = ()
-        if active:
-            probes = run_probes(ClientProbeApi(reader.api_client), inventory, ProbeOptions.from_args(args),
-                                log=lambda line: stderr.write(f"kaico: {line}\n"))
+        probe_options = ProbeOptions.from_args(args) if active else None
+        with BlockingClient(config.load(args.kubeconfig, args.context)) as kube:
+            inventory = kube.run(gather_inventory(ClientReader(kube.client), options))
+            probes = ()
+            if probe_options is not None:
+                probes = run_probes(LoopProbeApi(kube.loop, kube.probe_request), inventory, probe_options,
+                                    log=lambda line: stderr.write(f"kaico: {line}\n"))
         evaluation = evaluate_cluster(inventory, version, probes=probes)
         if args.product_yaml != "-":
             renderers = {"table": lambda: render_table(evaluation, args.verbose),
@@ -178,6 +176,9 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         return EXIT_UNUSABLE
     except ReadError as error:
         stderr.write(f"kaico: cannot read the cluster: {error}\n")
+        return EXIT_UNUSABLE
+    except config.ConfigError as error:
+        stderr.write(f"kaico: cannot reach the cluster: {error}\n")
         return EXIT_UNUSABLE
     except OSError as error:
         stderr.write(f"kaico: {error}\n")

@@ -29,6 +29,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     peering.add_argument("--peering", dest="peering", action="store_true",
                          help="coordinate replicas through kopf's ClusterKopfPeering/KopfPeering")
     parser.set_defaults(peering=False)
+    election = parser.add_argument_group(
+        "high availability (several replicas, one active: docs/operator.md)")
+    election.add_argument("--leader-elect", action="store_true",
+                          help="wait for the leader Lease before watching and writing")
+    election.add_argument("--leader-election-namespace", metavar="NS",
+                          help="namespace of the Lease (default: $POD_NAMESPACE, else default)")
+    election.add_argument("--leader-election-name", default="kaico", metavar="NAME",
+                          help="name of the Lease (default: kaico)")
+    election.add_argument("--lease-duration", type=float, default=15.0, metavar="SECONDS",
+                          help="a standby takes over this long after the leader's last renewal "
+                          "(default: 15; the leader renews every duration/7.5 and stops after "
+                          "failing to renew for 2/3 of it)")
     parser.add_argument("--log-level", default="info",
                         choices=("debug", "info", "warning", "error"), help="default: info")
     probes = parser.add_argument_group(

@@ -15,9 +15,10 @@ Every probe runs in its own namespace (or the gang namespace the user prepared),
 deadline, and cleans up in ``finally``. A probe that cannot reach a verdict (no accelerator node,
 no readable output) is ``inconclusive``, never a pass.
 
-The probes are blocking code over a ``ProbeApi``: ``ClientProbeApi`` (the ``kubernetes`` client,
-for ``kaico cluster``) or ``LoopProbeApi`` (the operator's authenticated session, its requests
-sent to the operator's event loop from the probe thread).
+The probes are blocking code over a ``ProbeApi``; ``LoopProbeApi`` sends each request to the
+event loop that runs kaico's ``KubeClient`` (the operator's loop, or the loop thread of
+``kaico.kube.blocking.BlockingClient`` in ``kaico cluster``), so the probes use the same client,
+credentials and retries as every other call.
 """
 
 from __future__ import annotations
@@ -141,28 +142,6 @@ def refused(results: tuple[ProbeResult, ...]) -> bool:
     """Whether the API server refused to create a probe's objects (403): the identity lacks
     the probes' permissions, which deserves a plainer word than "inconclusive"."""
     return any(r.outcome is ProbeOutcome.INCONCLUSIVE and ": 403 " in r.detail for r in results)
-
-
-class ClientProbeApi(ProbeApi):
-    """Requests over the ``kubernetes`` client's ApiClient (``kaico cluster``)."""
-
-    def __init__(self, api_client: Any, stopping: threading.Event | None = None):
-        super().__init__(stopping)
-        self._client = api_client
-
-    def send(self, method: str, path: str, body: dict[str, Any] | None,
-             accept: str) -> tuple[int, bytes | str]:
-        base, _, query = path.partition("?")
-        headers = {"Accept": accept}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        method, url, headers, payload, _ = self._client.param_serialize(
-            method, base, query_params=urllib.parse.parse_qsl(query) if query else None,
-            header_params=headers, body=body, auth_settings=["BearerToken"],
-        )
-        response = self._client.call_api(method, url, header_params=headers, body=payload,
-                                         _request_timeout=REQUEST_TIMEOUT)
-        return response.status, response.read() or b""
 
 
 # (method, path with query, JSON body, Accept) -> (status, body text), on an event loop.

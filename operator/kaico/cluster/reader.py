@@ -5,10 +5,10 @@ Read-only: discovery, a handful of cluster-wide lists (reduced to facts at once 
 scrapes. Scrapes go only where the user points (``--metrics-endpoint``) or through the API
 server's service proxy, so kaico never opens connections to pod IPs itself.
 
-The gatherer is async over a small ``ApiReader``: the CLI passes ``KubeconfigReader`` (the
-official ``kubernetes`` client, blocking calls are fine under ``asyncio.run``); the operator
-passes ``SessionReader`` over the aiohttp session its own client already authenticates. A read that fails with 401/403/5xx leaves its
-class of facts unknown and records why, so the requirements that need it say ``Unknown``.
+The gatherer is async over a small ``ApiReader``; ``ClientReader`` is the one over kaico's
+``KubeClient`` that the CLI and the operator both use (a test may pass another). A read that
+fails with 401/403/5xx (after the client's retries) leaves its class of facts unknown and
+records why, so the requirements that need it say ``Unknown``.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ from conformance.cluster.inventory import (
     workload_from_body,
 )
 from conformance.cluster.requirements import looks_like_accelerator_exporter
+from kaico.kube.client import ApiError, KubeClient
+from kaico.kube.config import Credentials
 
 AGGREGATED_DISCOVERY = (
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
@@ -66,107 +68,32 @@ class ApiReader(Protocol):
         """GET a non-JSON document (a service-proxied /metrics page); raise ``ReadError``."""
 
 
-class KubeconfigReader:
-    """An ``ApiReader`` over the official ``kubernetes`` client and a kubeconfig context."""
+class ClientReader:
+    """An ``ApiReader`` over kaico's ``KubeClient`` (the CLI's, or the operator's: then the
+    cluster reads carry the same credentials as every other request)."""
 
-    def __init__(self, api_client: Any, timeout: float = 30.0):
-        self._client = api_client
-        self._timeout = timeout
+    def __init__(self, client: KubeClient):
+        self._client = client
 
-    @classmethod
-    def from_kubeconfig(cls, path: str | None = None, context: str | None = None,
-                        timeout: float = 30.0) -> KubeconfigReader:
-        """Load ``path`` (else $KUBECONFIG, else ~/.kube/config; in a pod, the service account).
-        Raises ``ReadError`` (status 0) when there is no usable configuration."""
-        from kubernetes import config
-        from kubernetes.config.config_exception import ConfigException
-
+    async def _get(self, path: str, accept: str, limit: int | None = None) -> str:
         try:
-            client = config.new_client_from_config(config_file=path, context=context)
-        except (ConfigException, FileNotFoundError, OSError) as error:
-            if path is None and context is None:
-                try:
-                    config.load_incluster_config()
-                    from kubernetes.client import ApiClient
-
-                    return cls(ApiClient(), timeout)
-                except ConfigException:
-                    pass
-            raise ReadError("(kubeconfig)", 0, str(error)) from None
-        return cls(client, timeout)
-
-    @property
-    def api_client(self) -> Any:
-        """The underlying ``kubernetes.client.ApiClient`` (the active probes write with it)."""
-        return self._client
-
-    def _get(self, path: str, accept: str) -> bytes:
-        base, _, query = path.partition("?")
-        method, url, headers, _, _ = self._client.param_serialize(
-            "GET", base,
-            query_params=urllib.parse.parse_qsl(query) if query else None,
-            header_params={"Accept": accept},
-            auth_settings=["BearerToken"],
-        )
-        try:
-            response = self._client.call_api(method, url, header_params=headers,
-                                             _request_timeout=self._timeout)
-            data = response.read()
-        except Exception as error:  # noqa: BLE001 - urllib3 and ApiException alike: no answer
-            status = getattr(error, "status", 0) or 0
-            raise ReadError(path, status, str(getattr(error, "reason", error))) from None
-        if response.status >= 300:
-            raise ReadError(path, response.status, _message(data))
-        return data or b""
-
-    async def get_json(self, path: str, *, accept: str | None = None) -> dict[str, Any]:
-        data = self._get(path, accept or "application/json")
-        try:
-            parsed = json.loads(data)
-        except ValueError:
-            raise ReadError(path, 0, "not JSON") from None
-        return parsed if isinstance(parsed, dict) else {}
-
-    async def get_text(self, path: str) -> str:
-        return self._get(path, "text/plain,*/*")[:MAX_SCRAPE_BYTES].decode(errors="replace")
-
-
-class SessionReader:
-    """An ``ApiReader`` over an authenticated ``aiohttp.ClientSession`` (the operator's: its
-    ``KubeClient.session`` carries kopf's credentials) and the API server URL."""
-
-    def __init__(self, session: Any, server: str):
-        self._session = session
-        self._server = server.rstrip("/")
-
-    async def _get(self, path: str, accept: str, limit: int | None = None) -> bytes:
-        try:
-            async with self._session.get(self._server + path, headers={"Accept": accept}) as response:
-                status = response.status
-                chunks, size = [], 0
-                async for chunk in response.content.iter_chunked(65536):
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if limit is not None and size >= limit:
-                        break
-                data = b"".join(chunks)
-        except Exception as error:  # noqa: BLE001 - aiohttp client and timeout errors alike
-            raise ReadError(path, 0, str(error) or type(error).__name__) from None
+            status, text = await self._client.send("GET", path, accept=accept, limit=limit)
+        except ApiError as error:  # no answer after the client's retries
+            raise ReadError(path, 0, error.message) from None
         if status >= 300:
-            raise ReadError(path, status, _message(data))
-        return data
+            raise ReadError(path, status, _message(text.encode()))
+        return text
 
     async def get_json(self, path: str, *, accept: str | None = None) -> dict[str, Any]:
-        data = await self._get(path, accept or "application/json")
+        text = await self._get(path, accept or "application/json")
         try:
-            parsed = json.loads(data or b"{}")
+            parsed = json.loads(text or "{}")
         except ValueError:
             raise ReadError(path, 0, "not JSON") from None
         return parsed if isinstance(parsed, dict) else {}
 
     async def get_text(self, path: str) -> str:
-        data = await self._get(path, "text/plain,*/*", MAX_SCRAPE_BYTES)
-        return data[:MAX_SCRAPE_BYTES].decode(errors="replace")
+        return (await self._get(path, "text/plain,*/*", MAX_SCRAPE_BYTES))[:MAX_SCRAPE_BYTES]
 
 
 def _message(data: bytes | None) -> str:
@@ -417,6 +344,11 @@ async def gather_inventory(reader: ApiReader, options: GatherOptions | None = No
     )
 
 
-def gather_inventory_sync(reader: ApiReader, options: GatherOptions | None = None) -> ClusterInventory:
-    """``gather_inventory`` for synchronous callers (the CLI)."""
-    return asyncio.run(gather_inventory(reader, options))
+def gather_inventory_sync(credentials: Credentials, options: GatherOptions | None = None) -> ClusterInventory:
+    """``gather_inventory`` for synchronous callers, over a client of its own."""
+
+    async def gather() -> ClusterInventory:
+        async with KubeClient(credentials) as client:
+            return await gather_inventory(ClientReader(client), options)
+
+    return asyncio.run(gather())

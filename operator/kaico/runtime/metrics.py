@@ -14,7 +14,7 @@ from collections import Counter as Tally
 from collections.abc import Callable, Iterator
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
@@ -130,6 +130,10 @@ class Metrics:
         self.api_requests = Counter(
             "kaico_api_requests", "Requests kaico's writer and discovery sent to the API server "
             "(watches excluded).", ["method", "code"], registry=self.registry,
+        )
+        self.leader = Gauge(
+            "kaico_leader", "1 while this replica is the active one (it holds the leader Lease, "
+            "or runs without leader election), 0 while it is a standby.", registry=self.registry,
         )
         self.registry.register(_ResultsCollector(results, per_target, lambda: self.profiles_ready()))
         # Settable like profiles_ready: the cluster reports are built after the metrics.

@@ -1,8 +1,15 @@
 """``kaico run``: assemble the operator (client, writer, controller, metrics, handlers) and run
 kopf programmatically, so users never type ``kopf run``.
 
-Credentials come from kaico's own login handler (service account in a pod, else the kubeconfig),
-and the same ``ConnectionInfo`` serves kopf's watches, kaico's writes and the active probes.
+Credentials come from ``kaico.kube.config`` (kubeconfig with exec plugins, else the pod's
+ServiceAccount) through kaico's login handler, so the same credentials serve kopf's watches,
+kaico's writes and reads, and the active probes; a re-login switches the client to the fresh
+credentials and closes its old session.
+
+With ``--leader-elect`` several replicas may run: each waits for the leader Lease
+(``kaico.kube.lease``) before it starts kopf, so only the holder watches and writes. A standby
+serves /healthz, /readyz (ready: it is ready to take over) and /metrics (``kaico_leader`` 0).
+A leader that cannot renew its Lease stops kopf and exits, and its restart rejoins as a standby.
 """
 
 from __future__ import annotations
@@ -10,6 +17,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import socket
+import sys
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -19,9 +29,12 @@ import kopf
 from conformance.cluster import ClusterInventory, ProbeResult
 from kaico.cluster.controller import ClusterReports
 from kaico.cluster.probes import LoopProbeApi, ProbeOptions, run_probes
-from kaico.cluster.reader import SessionReader
+from kaico.cluster.reader import ClientReader
+from kaico.kube import config
 from kaico.kube.client import KubeClient
+from kaico.kube.config import Credentials
 from kaico.kube.discovery import ServedResources
+from kaico.kube.lease import ElectionConfig, LeaderElector
 from kaico.runtime.handlers import register
 from kaico.runtime.metrics import Metrics, http_app, start_http_server
 from kaico.state import Results
@@ -40,8 +53,9 @@ class Operator:
 
     def __init__(self, per_target_metrics: bool = False, probe_options: ProbeOptions | None = None):
         self.results = Results()
-        self.connection: kopf.ConnectionInfo | None = None
+        self.credentials: Credentials | None = None
         self._client: KubeClient | None = None
+        self.lost_leadership = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.probe_options = probe_options or ProbeOptions()
         self.ready = asyncio.Event()
@@ -62,16 +76,13 @@ class Operator:
 
     def client(self) -> KubeClient:
         if self._client is None:
-            if self.connection is None:
+            if self.credentials is None:
                 raise RuntimeError("no API credentials yet (the login handler has not run)")
-            self._client = KubeClient(self.connection, self.metrics.count_request)
+            self._client = KubeClient(self.credentials, self.metrics.count_request)
         return self._client
 
-    def _cluster_reader(self) -> SessionReader:
-        # The writer's authenticated session, so the cluster reads use kopf's credentials too.
-        client = self.client()
-        assert self.connection is not None  # client() raised otherwise
-        return SessionReader(client.session, self.connection.server)
+    def _cluster_reader(self) -> ClientReader:
+        return ClientReader(self.client())
 
     def _run_probes(self, inventory: ClusterInventory, stopping: threading.Event) -> tuple[ProbeResult, ...]:
         """In a worker thread: the probes' requests go back to the event loop, over the
@@ -84,12 +95,17 @@ class Operator:
                              accept: str) -> tuple[int, str]:
         return await self.client().send(method, path, body, accept=accept)
 
-    def _login(self, **kwargs: Any) -> kopf.ConnectionInfo | None:
-        info = kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
-        if info is not None:
-            self.connection = info
-            self._client = None  # rebuilt with the fresh credentials on next use
-        return info
+    async def _use(self, credentials: Credentials) -> None:
+        self.credentials = credentials
+        if self._client is not None:
+            await self._client.use(credentials)  # closes the old session
+
+    async def _login(self, **_: Any) -> kopf.ConnectionInfo:
+        # At start and whenever kopf finds its credentials rejected or expired: load afresh
+        # (an exec plugin runs again) and give the client the same credentials.
+        credentials = await asyncio.to_thread(config.load)
+        await self._use(credentials)
+        return connection_info(credentials)
 
     async def run(
         self,
@@ -98,18 +114,32 @@ class Operator:
         metrics_port: int,
         peering: bool,
         stop_flag: asyncio.Event | None = None,
+        election: ElectionConfig | None = None,
     ) -> None:
         settings = kopf.OperatorSettings()
         # Handler logs stay logs: Events are kaico's deliberate output (transitions only).
         settings.posting.enabled = False
         settings.watching.server_timeout = 300
         self._loop = asyncio.get_running_loop()
+        await self._use(await asyncio.to_thread(config.load))
+        stop_flag = stop_flag or asyncio.Event()
+        elector = LeaderElector(self.client, election) if election is not None else None
+        standby = elector is not None
         runner = None
         if metrics_port:
+            # A standby is ready: ready to take over (a rollout of 2+ replicas must not stall).
             runner = await start_http_server(
-                http_app(self.metrics, self.ready.is_set), metrics_address, metrics_port
+                http_app(self.metrics, lambda: standby or self.ready.is_set()), metrics_address, metrics_port
             )
+        holding: asyncio.Task[None] | None = None
         try:
+            if elector is not None:
+                self.metrics.leader.set(0)
+                if not await _first(elector.acquire(), stop_flag.wait()):
+                    return  # stopped while standby
+                standby = False
+                holding = asyncio.create_task(self._hold(elector, stop_flag))
+            self.metrics.leader.set(1)
             await kopf.operator(
                 registry=self.registry,
                 settings=settings,
@@ -123,10 +153,59 @@ class Operator:
             # Normally done by kopf's cleanup already; when kopf was cancelled instead, a probe
             # run still deletes its namespaces through the client, so it closes after.
             await self.cluster.stop()
+            if holding is not None:
+                holding.cancel()
+            if elector is not None and not self.lost_leadership:
+                await elector.release()
             if runner is not None:
                 await runner.cleanup()
             if self._client is not None:
                 await self._client.close()
+
+
+    async def _hold(self, elector: LeaderElector, stop_flag: asyncio.Event) -> None:
+        await elector.hold()
+        # Renewing failed: another replica may take over, so stop writing now.
+        self.lost_leadership = True
+        self.metrics.leader.set(0)
+        stop_flag.set()
+
+
+async def _first(wanted: Any, stop: Any) -> bool:
+    """Await ``wanted`` unless ``stop`` finishes first; True when ``wanted`` did."""
+    wanted_task, stop_task = asyncio.ensure_future(wanted), asyncio.ensure_future(stop)
+    done, pending = await asyncio.wait({wanted_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    return wanted_task in done
+
+
+def connection_info(credentials: Credentials) -> kopf.ConnectionInfo:
+    """kopf's form of the credentials (kopf watches with them)."""
+    return kopf.ConnectionInfo(
+        server=credentials.server,
+        ca_path=None if credentials.ca_data else credentials.ca_file,
+        ca_data=credentials.ca_data,
+        insecure=credentials.insecure,
+        token=credentials.token,
+        certificate_path=None if credentials.cert_data else credentials.cert_file,
+        certificate_data=credentials.cert_data,
+        private_key_path=None if credentials.key_data else credentials.key_file,
+        private_key_data=credentials.key_data,
+        default_namespace=credentials.namespace,
+        expiration=credentials.expiration,
+    )
+
+
+def election_config(args: argparse.Namespace) -> ElectionConfig | None:
+    if not getattr(args, "leader_elect", False):
+        return None
+    namespace = args.leader_election_namespace or os.environ.get("POD_NAMESPACE") or "default"
+    identity = os.environ.get("POD_NAME") or f"{socket.gethostname()}_{os.getpid()}"
+    duration = args.lease_duration
+    return ElectionConfig(namespace=namespace, name=args.leader_election_name, identity=identity,
+                          lease_duration=duration, renew_deadline=duration * 2 / 3,
+                          retry_period=duration / 7.5)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -142,7 +221,15 @@ def run(args: argparse.Namespace) -> int:
                         probe_options=ProbeOptions.from_args(args))
     namespaces = [] if args.all_namespaces else list(args.namespace)
     try:
-        asyncio.run(operator.run(namespaces, args.metrics_address, args.metrics_port, args.peering))
+        election = election_config(args)
+        asyncio.run(operator.run(namespaces, args.metrics_address, args.metrics_port, args.peering,
+                                 election=election))
+    except (config.ConfigError, ValueError) as error:
+        sys.stderr.write(f"kaico: {error}\n")
+        return 2
     except KeyboardInterrupt:
         pass
+    if operator.lost_leadership:
+        logger.error("lost the leader Lease; exiting so that a restart rejoins as a standby")
+        return 1
     return 0

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 import yaml
-from kaico.cluster.reader import GatherOptions, KubeconfigReader, gather_inventory_sync
+from kaico.cluster.reader import GatherOptions, gather_inventory_sync
+from kaico.kube import config
 from kaico_dev.localcluster import LocalCluster
 
 from conformance.cluster.evaluation import ClusterEvaluation, RequirementStatus, evaluate_cluster
@@ -43,8 +44,8 @@ class Judge:
         self.cluster = cluster
 
     def evaluate(self, version: str = "1.37", **options: Any) -> ClusterEvaluation:
-        reader = KubeconfigReader.from_kubeconfig(str(self.cluster.kubeconfig))
-        inventory = gather_inventory_sync(reader, GatherOptions(**options))
+        credentials = config.load(str(self.cluster.kubeconfig))
+        inventory = gather_inventory_sync(credentials, GatherOptions(**options))
         return evaluate_cluster(inventory, version)
 
     def status(self, requirement: str, version: str = "1.37", **options: Any) -> RequirementStatus:

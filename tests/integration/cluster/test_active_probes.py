@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from kaico.cluster.probes import (
-    ClientProbeApi,
+    LoopProbeApi,
     ProbeApi,
     ProbeOptions,
     accelerator_mode,
@@ -16,7 +16,9 @@ from kaico.cluster.probes import (
     run_probes,
     secure_access_probes,
 )
-from kaico.cluster.reader import KubeconfigReader, gather_inventory_sync
+from kaico.cluster.reader import ClientReader, gather_inventory
+from kaico.kube import config
+from kaico.kube.blocking import BlockingClient
 
 from conformance.cluster.evaluation import ProbeOutcome, RequirementStatus, evaluate_cluster
 from conformance.cluster.inventory import ClusterInventory, NodeFact, ResourceSliceFact
@@ -131,11 +133,11 @@ def test_gang_probes_fail_when_pods_are_placed_piecemeal():
 
 @pytest.mark.timeout(300)
 def test_probes_on_the_control_plane_judge_and_clean_up(judge: Judge):
-    reader = KubeconfigReader.from_kubeconfig(str(judge.cluster.kubeconfig))
-    inventory = gather_inventory_sync(reader)
     options = ProbeOptions(timeout=15, gang_negative_window=10, poll_interval=0.5)
     lines: list[str] = []
-    results = run_probes(ClientProbeApi(reader.api_client), inventory, options, lines.append)
+    with BlockingClient(config.load(str(judge.cluster.kubeconfig))) as kube:
+        inventory = kube.run(gather_inventory(ClientReader(kube.client)))
+        results = run_probes(LoopProbeApi(kube.loop, kube.probe_request), inventory, options, lines.append)
     found = {r.name: r.outcome for r in results}
     # kwok runs Job pods to completion but has no kubelet to print logs: access is inconclusive.
     assert found["secure-accelerator-access/positive"] is ProbeOutcome.INCONCLUSIVE

@@ -3,18 +3,12 @@ that prove it appear and disappear."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import ssl
 from typing import Any
 
-import aiohttp
-from kaico.cluster.reader import (
-    KubeconfigReader,
-    SessionReader,
-    gather_inventory,
-    gather_inventory_sync,
-)
+from kaico.cluster.reader import gather_inventory_sync
+from kaico.kube import config
+from kaico.kube.config import Credentials
 
 from conformance.cluster.evaluation import RequirementStatus
 from tests.integration.cluster.conftest import CRDS, Judge
@@ -217,17 +211,10 @@ def test_secure_access_sees_the_fake_gpu_nodes(judge: Judge):
 
 def test_the_operator_reader_gathers_the_same_inventory(judge: Judge):
     cluster = judge.cluster
-    expected = gather_inventory_sync(KubeconfigReader.from_kubeconfig(str(cluster.kubeconfig)))
-
-    async def gather():
-        context = ssl.create_default_context(cafile=str(cluster.ca_cert))
-        async with aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=context),
-            headers={"Authorization": f"Bearer {cluster.admin_token}"},
-        ) as session:
-            return await gather_inventory(SessionReader(session, cluster.server))
-
-    found = asyncio.run(gather())
+    expected = gather_inventory_sync(config.load(str(cluster.kubeconfig)))
+    # The operator in a pod: a server, a CA file and a bearer token (no kubeconfig).
+    found = gather_inventory_sync(Credentials(server=cluster.server, ca_file=str(cluster.ca_cert),
+                                              token=cluster.admin_token))
     assert not found.problems, found.problems
     assert found.known == expected.known
     assert found.server_version == expected.server_version
