@@ -89,6 +89,7 @@ FACTS: tuple[WatchedResource, ...] = (
 # kaico's own kinds.
 PROFILES = WatchedResource("kaico.dev", "conformanceprofiles", "ConformanceProfile", "v1alpha1")
 REPORTS = WatchedResource("kaico.dev", "conformancereports", "ConformanceReport", "v1alpha1")
+WAIVERS = WatchedResource("kaico.dev", "conformancewaivers", "ConformanceWaiver", "v1alpha1")
 
 WATCHED: frozenset[tuple[str, str, str]] = frozenset(r.key for r in (*TARGETS, *FACTS))
 

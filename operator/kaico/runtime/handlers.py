@@ -19,6 +19,7 @@ import kopf
 
 from conformance.adapters import adapt_object
 from conformance.profile import ProfileError, parse_profile
+from conformance.waivers import WaiverError, parse_waiver
 from kaico.cluster.controller import ClusterReports
 from kaico.cluster.status import PLURAL as CLUSTER_REPORT_PLURAL
 from kaico.cluster.watch import CLUSTER_WATCHES, ClusterWatch, fact_of
@@ -26,6 +27,7 @@ from kaico.kube.resources import FACTS as FACT_RESOURCES
 from kaico.kube.resources import PROFILES as PROFILE_RESOURCE
 from kaico.kube.resources import REPORTS as REPORT_RESOURCE
 from kaico.kube.resources import TARGETS
+from kaico.kube.resources import WAIVERS as WAIVER_RESOURCE
 from kaico.state import ProfileEntry
 from kaico.workloads.affected import workload_key
 from kaico.workloads.controller import Controller, adaptation_parameters
@@ -34,6 +36,7 @@ from kaico.workloads.indexes import (
     NAMESPACES,
     PROFILES,
     REPORTS,
+    WAIVERS,
     WORKLOADS,
     Indexes,
     StoredReport,
@@ -112,6 +115,16 @@ class WorkloadHandlers:
     async def index_namespace(self, body: kopf.Body, **_: Any) -> dict[Any, Any]:
         return {body.metadata.name: dict(body.metadata.labels or {})}
 
+    async def index_waiver(self, body: kopf.Body, **_: Any) -> dict[Any, Any]:
+        # Keyed by namespace: a waiver covers only targets of its own namespace. An invalid one
+        # (the CRD schema admits an unknown check id) is logged and waives nothing.
+        try:
+            waiver = parse_waiver(_plain(body), f"{body.metadata.namespace}/{body.metadata.name}")
+        except WaiverError as error:
+            logger.warning("%s", error)
+            return {}
+        return {waiver.namespace: waiver}
+
     async def index_report(self, body: kopf.Body, **_: Any) -> dict[Any, Any]:
         stored = StoredReport.from_body(_plain(body))
         return {(stored.namespace, stored.name): stored}
@@ -144,6 +157,15 @@ class WorkloadHandlers:
             name = body.metadata.name
             self.controller.schedule(
                 indexes, [workload_key(w) for w in indexes.workloads.get(("namespace", name), ())])
+
+    async def on_waiver(self, event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+        # A waiver added, edited or removed re-evaluates only its namespace's workloads.
+        indexes = self._indexes(kwargs)
+        if event["type"] is None:
+            return  # the initial listing: the index already held it for every evaluation
+        namespace = body.metadata.namespace or "default"
+        self.controller.schedule(
+            indexes, [workload_key(w) for w in indexes.workloads.get(("namespace", namespace), ())])
 
     async def on_crd(self, event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
         if await self.controller.served.update_from_crd(_plain(body), deleted=event["type"] == "DELETED"):
@@ -227,6 +249,8 @@ def register(registry: kopf.OperatorRegistry, controller: Controller,
     kopf.on.event(**namespaces, id="kaico_namespace", registry=registry)(handlers.on_namespace)
     kopf.index(**PROFILE_RESOURCE.selector(), id=PROFILES, registry=registry)(handlers.index_profile)
     kopf.on.event(**PROFILE_RESOURCE.selector(), id="kaico_profile", registry=registry)(handlers.on_profile)
+    kopf.index(**WAIVER_RESOURCE.selector(), id=WAIVERS, registry=registry)(handlers.index_waiver)
+    kopf.on.event(**WAIVER_RESOURCE.selector(), id="kaico_waiver", registry=registry)(handlers.on_waiver)
     kopf.index(**REPORT_RESOURCE.selector(), id=REPORTS, registry=registry)(handlers.index_report)
     kopf.on.event(**REPORT_RESOURCE.selector(), id="kaico_report", registry=registry)(handlers.on_report)
     kopf.on.event(group="apiextensions.k8s.io", version="v1", plural="customresourcedefinitions",

@@ -232,6 +232,7 @@ class Controller:
         facts = self.cluster_facts(indexes)
         key = workload_key(workload)
         namespace_labels = indexes.namespace_labels(key[1])
+        waivers = indexes.namespace_waivers(key[1])
         for entry in indexes.profile_entries():
             if only_profile is not None and entry.name != only_profile:
                 continue
@@ -241,7 +242,8 @@ class Controller:
                 continue
             started = time.perf_counter()
             try:
-                report = evaluate(workload, facts, entry.profile, self.clock())
+                report = evaluate(workload, facts, entry.profile, self.clock(),
+                                  namespace_waivers=waivers)
             except Exception:  # noqa: BLE001 - one bad evaluation must not stop the others
                 logger.exception("evaluating %s under %s failed", workload.ref, entry.name)
                 self.metrics.evaluation_failed(entry.name)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.facts import ClusterFacts
+from conformance.waivers import NamespaceWaiver
 from conformance.workload import ServingWorkload
 from kaico.api.conventions import CONFORMANT, digest, find_condition
 from kaico.state import ProfileEntry, WorkloadKey
@@ -22,6 +23,7 @@ FACTS = "kaico_facts"
 PROFILES = "kaico_profiles"
 NAMESPACES = "kaico_namespaces"
 REPORTS = "kaico_reports"
+WAIVERS = "kaico_waivers"
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Indexes:
     profiles: name -> ProfileEntry
     namespaces: name -> labels
     reports: (namespace, name) -> StoredReport
+    waivers: namespace -> NamespaceWaiver (the valid ConformanceWaivers of that namespace)
     """
 
     workloads: Mapping[Any, Any]
@@ -40,10 +43,12 @@ class Indexes:
     profiles: Mapping[Any, Any]
     namespaces: Mapping[Any, Any]
     reports: Mapping[Any, Any]
+    waivers: Mapping[Any, Any]
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> Indexes:
-        return cls(kwargs[WORKLOADS], kwargs[FACTS], kwargs[PROFILES], kwargs[NAMESPACES], kwargs[REPORTS])
+        return cls(kwargs[WORKLOADS], kwargs[FACTS], kwargs[PROFILES], kwargs[NAMESPACES],
+                   kwargs[REPORTS], kwargs[WAIVERS])
 
     @staticmethod
     def _first(index: Mapping[Any, Any], key: Any) -> Any:
@@ -67,6 +72,9 @@ class Indexes:
 
     def stored_report(self, namespace: str, name: str) -> StoredReport | None:
         return self._first(self.reports, (namespace, name))
+
+    def namespace_waivers(self, namespace: str) -> list[NamespaceWaiver]:
+        return list(self.waivers.get(namespace) or ())
 
     def fact_parts(self) -> Iterable[ClusterFacts]:
         return (part for store in self.facts.values() for part in store)

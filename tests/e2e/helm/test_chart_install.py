@@ -450,6 +450,7 @@ READS = [
     "podmonitors.monitoring.coreos.com",
     "resourceclaimtemplates.resource.k8s.io",
     "conformancereports.kaico.dev",
+    "conformancewaivers.kaico.dev",
 ]
 CLUSTER_READS = [
     "nodes",
@@ -523,6 +524,9 @@ def test_the_identity_writes_only_kaicos_objects_and_events(e2e_cluster, rbac_re
         ("patch", "conformanceprofiles.kaico.dev"),
         ("patch", "events"),
         ("create", "clusterkopfpeerings.kopf.dev"),
+        # Waivers are the app teams' own: kaico only reads them.
+        ("create", "conformancewaivers.kaico.dev"),
+        ("patch", "conformancewaivers.kaico.dev"),
     ):
         assert not can_i(e2e_cluster, user, verb, resource, *extra, *ns), (verb, resource)
 

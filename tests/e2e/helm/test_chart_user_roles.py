@@ -1,6 +1,7 @@
-"""App teams read their own reports through Kubernetes' built-in `view` and `edit` roles: the
-chart's aggregated ClusterRoles, rendered and then checked on the local control plane (whose
-kube-controller-manager aggregates them) with `kubectl auth can-i --as` a namespace user."""
+"""App teams read their own reports, and editors manage their own ConformanceWaivers, through
+Kubernetes' built-in `view` and `edit` roles: the chart's aggregated ClusterRoles, rendered and
+then checked on the local control plane (whose kube-controller-manager aggregates them) with
+`kubectl auth can-i --as` a namespace user and real `kubectl create --as`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from test_chart_install import can_i, helm_run, install, kubectl, wait_for
 
 REPORTS = "conformancereports.kaico.dev"
 CLUSTER_REPORTS = "clusterconformancereports.kaico.dev"
+WAIVERS = "conformancewaivers.kaico.dev"
 
 
 # --- rendering ------------------------------------------------------------------------------------
@@ -25,11 +27,16 @@ def test_the_user_roles_carry_the_aggregation_labels_and_only_report_rules(rende
     assert view["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-view"] == "true"
     assert edit["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-edit"] == "true"
     assert view["rules"] == [{"apiGroups": ["kaico.dev"],
-                              "resources": ["conformancereports", "clusterconformancereports"],
+                              "resources": ["conformancereports", "clusterconformancereports",
+                                            "conformancewaivers"],
                               "verbs": ["get", "list", "watch"]}]
-    # Users never create or change a report: it is what kaico observed.
-    assert edit["rules"] == [{"apiGroups": ["kaico.dev"], "resources": ["conformancereports"],
-                              "verbs": ["delete", "deletecollection"]}]
+    # Users never create or change a report: it is what kaico observed. Waivers are theirs.
+    assert edit["rules"] == [
+        {"apiGroups": ["kaico.dev"], "resources": ["conformancereports"],
+         "verbs": ["delete", "deletecollection"]},
+        {"apiGroups": ["kaico.dev"], "resources": ["conformancewaivers"],
+         "verbs": ["create", "update", "patch", "delete", "deletecollection"]},
+    ]
     # Nothing binds them: the built-in roles' bindings do.
     assert not [o for o in objects if o["kind"].endswith("Binding")
                 and o["roleRef"]["name"] in ("kaico-view", "kaico-edit")]
@@ -113,6 +120,49 @@ def test_a_viewer_really_lists_the_reports(e2e_cluster, user_roles_release):
     assert listed.returncode == 0, listed.stderr
     refused = e2e_cluster.kubectl("-n", OTHER, "get", REPORTS, f"--as={VIEWER}", check=False)
     assert refused.returncode != 0 and "Forbidden" in refused.stderr, refused.stderr
+
+
+def waiver(name: str) -> str:
+    return f"""
+apiVersion: kaico.dev/v1alpha1
+kind: ConformanceWaiver
+metadata: {{name: {name}}}
+spec:
+  checks: [gpu-limits]
+  target: {{kind: Deployment, name: llm}}
+  reason: vendor image sets no GPU limit, TEAM-7
+  expiresAt: "2099-01-01T00:00:00Z"
+"""
+
+
+@pytest.mark.cluster
+@pytest.mark.helm
+def test_a_namespace_editor_writes_waivers_in_that_namespace_only(e2e_cluster, user_roles_release):
+    """bob (`edit` in TEAM, as a member of a group too) really creates, edits and deletes a
+    ConformanceWaiver there; the API server refuses it in another namespace, and refuses alice
+    (`view`) and a user without a binding."""
+    as_bob = (f"--as={EDITOR}", "--as-group=team-reports-devs", "--as-group=system:authenticated")
+    created = e2e_cluster.kubectl("-n", TEAM, "create", "-f", "-", *as_bob,
+                                  input=waiver("vendor-image"), check=False)
+    assert created.returncode == 0, created.stderr
+    patched = e2e_cluster.kubectl("-n", TEAM, "patch", WAIVERS, "vendor-image", "--type=merge",
+                                  "-p", '{"spec":{"reason":"vendor image, TEAM-8"}}', *as_bob,
+                                  check=False)
+    assert patched.returncode == 0, patched.stderr
+    refused = e2e_cluster.kubectl("-n", OTHER, "create", "-f", "-", *as_bob,
+                                  input=waiver("vendor-image"), check=False)
+    assert refused.returncode != 0 and "Forbidden" in refused.stderr, refused.stderr
+    for user in (VIEWER, NOBODY):
+        denied = e2e_cluster.kubectl("-n", TEAM, "create", "-f", "-", f"--as={user}",
+                                     input=waiver(f"by-{user}"), check=False)
+        assert denied.returncode != 0 and "Forbidden" in denied.stderr, (user, denied.stderr)
+    assert can_i(e2e_cluster, VIEWER, "list", WAIVERS, "-n", TEAM)
+    # The editor still cannot write a report, although he waives its checks.
+    assert not can_i(e2e_cluster, EDITOR, "create", REPORTS, "-n", TEAM)
+    assert not can_i(e2e_cluster, EDITOR, "patch", REPORTS, "--subresource=status", "-n", TEAM)
+    deleted = e2e_cluster.kubectl("-n", TEAM, "delete", WAIVERS, "vendor-image", *as_bob,
+                                  check=False)
+    assert deleted.returncode == 0, deleted.stderr
 
 
 @pytest.mark.cluster
