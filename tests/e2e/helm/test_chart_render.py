@@ -321,7 +321,7 @@ def test_rbac_reads_exactly_what_the_operator_watches(render):
     kaico.cluster.controller for the cluster requirements) is readable from the right role, and
     nothing else is."""
     from kaico.cluster.watch import CLUSTER_WATCHES
-    from kaico.kube.resources import FACTS, PROFILES, REPORTS, TARGETS
+    from kaico.kube.resources import FACTS, PROFILES, REPORTS, TARGETS, WAIVERS
 
     objects = render()
 
@@ -334,7 +334,7 @@ def test_rbac_reads_exactly_what_the_operator_watches(render):
             for resource in rule["resources"]
         }
 
-    watched = {(r.group, r.plural) for r in (*TARGETS, *FACTS, PROFILES, REPORTS)}
+    watched = {(r.group, r.plural) for r in (*TARGETS, *FACTS, PROFILES, REPORTS, WAIVERS)}
     watched |= {(w.resource.group, w.resource.plural) for w in CLUSTER_WATCHES}
     # Cluster-scoped kinds are bound cluster-wide; everything else only where it is watched.
     cluster_scoped = {
