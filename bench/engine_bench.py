@@ -258,7 +258,7 @@ def bench_cluster_sweep(count: int, node_counts: list[int]) -> None:
 
 
 def bench_cli(samples: Path, repeat: int) -> None:
-    kaico = [sys.executable, "-m", "kaico.cli", "check", "-f", str(samples), "-o", "json"]
+    kaico = [sys.executable, "-m", "kaico", "check", "-f", str(samples), "-o", "json"]
     baseline = [sys.executable, "-c", "import yaml, pydantic"]
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'operator'}"}
 

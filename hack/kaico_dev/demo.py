@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with log.open("ab") as handle:
         operator = subprocess.Popen(
-            [python, "-m", "kaico.cli", "run", "--all-namespaces", "--metrics-address",
+            [python, "-m", "kaico", "run", "--all-namespaces", "--metrics-address",
              "127.0.0.1", "--metrics-port", str(port)],
             stdout=handle, stderr=subprocess.STDOUT,
         )

@@ -65,6 +65,13 @@ def _nodes(args: argparse.Namespace) -> list[GpuNodeSpec]:
     return nodes
 
 
+def _write_state(d: Path, cluster: LocalCluster) -> None:
+    state = cluster.state() | {"supervisor_pid": os.getpid()}
+    tmp = d / (STATE + ".tmp")
+    tmp.write_text(json.dumps(state, indent=2))
+    tmp.replace(d / STATE)  # atomic: `up` never reads half a file
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """The supervisor: run the cluster until SIGTERM/SIGINT, then stop it and remove the state."""
     d: Path = args.state_dir
@@ -81,17 +88,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     cluster = LocalCluster(work, nodes=_nodes(args), keep_work_dir=True)
     try:
         cluster.start()
-        state = cluster.state() | {"supervisor_pid": os.getpid()}
-        tmp = d / (STATE + ".tmp")
-        tmp.write_text(json.dumps(state, indent=2))
-        tmp.replace(d / STATE)  # atomic: `up` never reads half a file
+        _write_state(d, cluster)
         print(f"ready in {cluster.timings.phases.get('total')}s: {cluster.server}", flush=True)
         while not stop:
-            for name, comp in cluster.components.items():
-                if not comp.running():
-                    print(f"{name} exited unexpectedly; stopping\n{cluster.tail_logs(20, [name])}",
-                          flush=True)
-                    stop = True
+            for name, comp in list(cluster.components.items()):
+                if not comp.running() and not stop:
+                    # One component exiting (a crash, or `kill` of its pid to test a fault) does
+                    # not take the others down: it is started again on its port, with its data.
+                    print(f"{name} exited (code {comp.proc.returncode if comp.proc else None}); "
+                          f"starting it again\n{cluster.tail_logs(20, [name])}", flush=True)
+                    try:
+                        cluster.start_component(name)
+                    except ClusterError as error:
+                        print(f"{name} did not come back: {error}", flush=True)
+                        stop = True
+                    _write_state(d, cluster)
             time.sleep(1)
     except (ClusterError, ToolNotFound) as e:
         print(f"start failed: {e}", flush=True)

@@ -12,6 +12,11 @@ process behind. Three layers guard against orphans:
   become KeyboardInterrupt so ``finally`` blocks and pytest fixture teardown run;
 * on Linux each child gets ``PR_SET_PDEATHSIG=SIGKILL``, so even a ``kill -9`` of the Python
   process takes the control plane down with it.
+
+For fault tests one component can be stopped and started again while the others keep running
+(``stop_component``/``start_component``: same ports, same etcd data, same certificates), and
+etcd's history can be compacted (``compact_etcd``) so a watch resuming from an old
+resourceVersion gets 410 Gone.
 """
 
 from __future__ import annotations
@@ -63,6 +68,8 @@ class Component:
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     log_file: IO[bytes] | None = None
+    # Stopped on purpose (stop_component): not a crash, and start_component brings it back.
+    stopped: bool = False
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -223,13 +230,11 @@ class LocalCluster:
             self._ssl = self._client_ssl()
 
             self._launch("etcd", self._etcd_argv())
-            self._wait("etcd /health", lambda: self._http_ok(
-                f"http://{LOOPBACK}:{self.ports['etcd']}/health", verify=False), ["etcd"])
+            self._wait_usable("etcd")
             t = self.timings.mark("etcd", t)
 
             self._launch("kube-apiserver", self._apiserver_argv())
-            self._wait("kube-apiserver /readyz", lambda: self._status("/readyz") == 200,
-                       ["kube-apiserver", "etcd"])
+            self._wait_usable("kube-apiserver")
             t = self.timings.mark("kube-apiserver", t)
 
             # These three only need the API; start them together and wait for all.
@@ -385,6 +390,60 @@ class LocalCluster:
             time.sleep(delay)
             delay = min(delay * 1.5, 0.5)
 
+    # one component at a time (fault tests) ---------------------------------------------------
+    def stop_component(self, name: str, kill: bool = False) -> None:
+        """Stop one component (SIGTERM, or SIGKILL with ``kill``) and leave the others running.
+        ``start_component`` starts it again on the same port with the same data."""
+        comp = self.components[name]
+        comp.stopped = True
+        self._terminate(comp, signal.SIGKILL if kill else signal.SIGTERM)
+
+    def start_component(self, name: str, timeout: float | None = None) -> None:
+        """Start a component stopped by ``stop_component`` (or one that died) again, with the
+        argv it first ran with, and wait until it is usable."""
+        comp = self.components[name]
+        if comp.running():
+            return
+        if comp.log_file and not comp.log_file.closed:
+            comp.log_file.close()
+        self._launch(name, comp.argv)
+        self._wait_usable(name, timeout)
+
+    def _wait_usable(self, name: str, timeout: float | None = None) -> None:
+        if name == "etcd":
+            self._wait("etcd /health", lambda: self._http_ok(f"{self.etcd_url}/health", verify=False),
+                       ["etcd"], timeout)
+        elif name == "kube-apiserver":
+            self._wait("kube-apiserver /readyz", lambda: self._status("/readyz") == 200,
+                       ["kube-apiserver", "etcd"], timeout)
+        else:
+            self._wait(f"{name} running", lambda: True, [name], timeout)
+
+    @property
+    def etcd_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.ports['etcd']}"
+
+    def _etcd_call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One call to etcd's v3 JSON gateway (``/v3/...``, served on the client port)."""
+        req = urllib.request.Request(f"{self.etcd_url}/v3/{method}", data=json.dumps(body).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return dict(json.loads(r.read() or b"{}"))
+
+    def etcd_revision(self) -> int:
+        """etcd's current revision (what kube-apiserver hands out as resourceVersions)."""
+        header = self._etcd_call("kv/range", {"key": base64.b64encode(b"/").decode()})["header"]
+        return int(header["revision"])
+
+    def compact_etcd(self) -> int:
+        """Compact etcd's history up to its current revision (physically): every older
+        resourceVersion is gone, so a watch that resumes from one gets 410 Gone. Returns the
+        revision compacted to. (kube-apiserver's watch cache can still serve a short window of
+        recent versions; a watch from before it, or across an apiserver restart, gets 410.)"""
+        revision = self.etcd_revision()
+        self._etcd_call("kv/compaction", {"revision": str(revision), "physical": True})
+        return revision
+
     # stop --------------------------------------------------------------------------------------
     def stop(self) -> None:
         """Stop every component (idempotent); clients first, so nothing logs errors about a
@@ -396,22 +455,29 @@ class LocalCluster:
                 self._signal(c, signal.SIGTERM)
             deadline = time.monotonic() + 10
             for c in comps:
-                if c.proc is None:
-                    continue
-                try:
-                    c.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    self._signal(c, signal.SIGKILL)
-                    c.proc.wait(timeout=10)
-                # Anything the component forked lives in its group; make sure it goes too.
-                self._signal(c, signal.SIGKILL)
-                if c.log_file and not c.log_file.closed:
-                    c.log_file.close()
+                self._reap(c, deadline)
         with _LIVE_LOCK:
             _LIVE.discard(self)
         self._started = False
         if not self.keep_work_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def _terminate(self, c: Component, sig: int) -> None:
+        self._signal(c, sig)
+        self._reap(c, time.monotonic() + 10)
+
+    def _reap(self, c: Component, deadline: float) -> None:
+        """Wait for a signalled component until ``deadline``, then kill it; close its log."""
+        if c.proc is not None:
+            try:
+                c.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self._signal(c, signal.SIGKILL)
+                c.proc.wait(timeout=10)
+            # Anything the component forked lives in its group; make sure it goes too.
+            self._signal(c, signal.SIGKILL)
+        if c.log_file and not c.log_file.closed:
+            c.log_file.close()
 
     @staticmethod
     def _signal(c: Component, sig: int) -> None:

@@ -56,6 +56,7 @@ from kaico.cluster.status import (
 )
 from kaico.kube.client import ApiError, KubeClient, collection_path
 from kaico.kube.events import event_body, post_event
+from kaico.kube.inflight import InFlight
 from kaico.state import ProfileEntry, Results
 
 logger = logging.getLogger("kaico.cluster.controller")
@@ -75,6 +76,10 @@ ProbeRunner = Callable[[ClusterInventory, threading.Event], tuple[ProbeResult, .
 # How long a stopping operator waits for a probe run to clean up (within the pod's default
 # 30 s termination grace period).
 PROBE_STOP_SECONDS = 20.0
+# A report found edited or deleted is judged again this soon (not after the change debounce).
+REPAIR_DELAY_SECONDS = 1.0
+# Why a report was written again although the judgement had not changed (as for workload reports).
+EDITED, MISSING = "edited", "missing"
 
 
 def report_path(name: str | None = None) -> str:
@@ -95,6 +100,12 @@ class _Stored:
     status_digest: str | None
     evaluation: ClusterEvaluation | None
 
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> _Stored:
+        status = body.get("status") or None
+        return cls((body.get("metadata") or {}).get("uid"), digest(body.get("spec") or {}),
+                   status, digest(status) if status else None, evaluation_from_status(status))
+
 
 class ClusterReports:
     def __init__(
@@ -107,6 +118,7 @@ class ClusterReports:
         on_write: WriteObserver | None = None,
         debounce_seconds: float = DEBOUNCE_SECONDS,
         probe_runner: ProbeRunner | None = None,
+        on_repair: WriteObserver | None = None,
     ):
         self._client = client
         self._reader = reader
@@ -115,7 +127,13 @@ class ClusterReports:
         self._clock = clock
         self._on_write = on_write or (lambda operation: None)
         self._debounce = debounce_seconds
+        self._on_repair = on_repair or (lambda reason: None)
+        # The reports as the watch shows them (a cache of the cluster, refreshed by every
+        # report event); a name missing here is read from the API before it is written.
         self._stored: dict[str, _Stored] = {}
+        self._in_flight: InFlight[None] = InFlight()
+        # The status digest kaico last wanted stored per report: tells a repair from an update.
+        self._wanted: dict[str, str] = {}
         # The latest evaluation per profile, for the metrics (dropped with the profile).
         self.evaluations: dict[str, ClusterEvaluation] = {}
         self._facts: dict[tuple[str, str, str], Hashable] = {}
@@ -150,12 +168,13 @@ class ClusterReports:
         self.schedule()
         return True
 
-    def schedule(self) -> None:
+    def schedule(self, delay: float | None = None) -> None:
         if self._pending is None or self._pending.done():
-            self._pending = asyncio.get_running_loop().create_task(self._debounced())
+            self._pending = asyncio.get_running_loop().create_task(
+                self._debounced(self._debounce if delay is None else delay))
 
-    async def _debounced(self) -> None:
-        await asyncio.sleep(self._debounce)
+    async def _debounced(self, delay: float) -> None:
+        await asyncio.sleep(delay)
         entries = [e for e in self._profiles() if e.profile is not None]
         await self.run(entries)
 
@@ -181,6 +200,8 @@ class ClusterReports:
     def profile_deleted(self, name: str) -> None:
         # Garbage collection deletes the report (the profile owns it).
         self._stored.pop(name, None)
+        self._wanted.pop(name, None)
+        self._in_flight.forget(name)
         self.evaluations.pop(name, None)
         self._seen.pop(name, None)
         self._last_run.pop(name, None)
@@ -188,8 +209,28 @@ class ClusterReports:
     def report_deleted(self, name: str) -> None:
         """Someone deleted a report: forget it so the next pass recreates it (if its profile
         still exists), and make that pass come soon."""
-        if self._stored.pop(name, None) is not None and any(e.name == name for e in self._profiles()):
-            self.schedule()
+        self._stored.pop(name, None)
+        self._in_flight.forget(name)
+        if name in self._wanted and any(e.name == name for e in self._profiles()):
+            self.schedule(REPAIR_DELAY_SECONDS)
+
+    def report_seen(self, name: str, body: dict[str, Any]) -> None:
+        """The watch showed a report: it is what is stored now. When its status is not what
+        kaico wants there (someone edited it), a pass comes soon and writes it again."""
+        if not self._in_flight.settle(name, (body.get("metadata") or {}).get("resourceVersion")):
+            return  # older than kaico's own write on its way back
+        stored = _Stored.from_body(body)
+        self._stored[name] = stored
+        wanted = self._wanted.get(name)
+        if wanted is not None and stored.status_digest != wanted:
+            self.schedule(REPAIR_DELAY_SECONDS)
+
+    def resync(self) -> None:
+        """The watched copies may be stale (a watch gap, kaico's CRDs re-created): read every
+        report from the API at the next pass, and run it soon."""
+        self._stored.clear()
+        if self._wanted:
+            self.schedule(REPAIR_DELAY_SECONDS)
 
     # --- a pass -----------------------------------------------------------------------------------
 
@@ -237,9 +278,11 @@ class ClusterReports:
             status = unevaluated_status(spec.kubernetes_version, str(error), stored.status, self._clock())
             await self._write_status(entry.name, stored, status, None)
             return
+        # Events announce kaico's own transitions: compared with its previous judgement (after a
+        # restart, the stored one), so writing back an edited or lost report announces nothing.
+        previous = self.evaluations.get(entry.name, stored.evaluation)
         self.evaluations[entry.name] = evaluation
         status = cluster_status(evaluation, stored.status, self._clock(), warnings)
-        previous = stored.evaluation
         if await self._write_status(entry.name, stored, status, evaluation):
             for kind, reason, message in transition_events(previous, evaluation):
                 await self._post_event(entry.name, stored.uid, kind, reason,
@@ -310,19 +353,11 @@ class ClusterReports:
             # Read first: after a restart the report exists, and one GET settles it.
             existing = await client.get(report_path(entry.name), allowed=(404,))
             if existing.status == 404:
-                body = report_body(entry.name, entry.uid, kubernetes_version)
-                created = await client.create(report_path(), body, allowed=(409,))
-                if created.status != 409:
-                    self._on_write("cluster-create")
-                    stored = _Stored(created.body.get("metadata", {}).get("uid"), spec_digest, None, None, None)
-                else:  # created meanwhile (another replica): adopt it
-                    existing = await client.get(report_path(entry.name))
-            if stored is None:
-                status = existing.body.get("status") or None
-                stored = _Stored(
-                    (existing.body.get("metadata") or {}).get("uid"), digest(existing.body.get("spec") or {}),
-                    status, digest(status) if status else None, evaluation_from_status(status),
-                )
+                if entry.name in self._wanted:
+                    self._repaired(entry.name, MISSING)
+                stored = await self._create(entry, kubernetes_version)
+            else:
+                stored = _Stored.from_body(existing.body)
             self._stored[entry.name] = stored
         if stored.spec_digest != spec_digest:
             await client.merge_patch(report_path(entry.name), {"spec": {**spec, "kubernetesVersion":
@@ -331,14 +366,43 @@ class ClusterReports:
             stored.spec_digest = spec_digest
         return stored
 
+    async def _create(self, entry: ProfileEntry, kubernetes_version: str | None) -> _Stored:
+        client = self._client()
+        created = await client.create(
+            report_path(), report_body(entry.name, entry.uid, kubernetes_version), allowed=(409,))
+        if created.status == 409:  # created meanwhile (another replica): adopt it
+            return _Stored.from_body((await client.get(report_path(entry.name))).body)
+        self._on_write("cluster-create")
+        return _Stored.from_body(created.body)
+
+    def _repaired(self, name: str, reason: str) -> None:
+        logger.info("repairing ClusterConformanceReport %s (%s)", name, reason)
+        self._on_repair(reason)
+
     async def _write_status(self, name: str, stored: _Stored, status: dict[str, Any],
                             evaluation: ClusterEvaluation | None) -> bool:
-        """Patch the status unless it already holds this content; True when it wrote."""
+        """Patch the status unless the stored report already holds this content; True when it
+        wrote."""
         new_digest = digest(status)
         if stored.status_digest == new_digest:
+            self._wanted[name] = new_digest
             return False
-        await self._client().merge_patch(f"{report_path(name)}/status", {"status": status})
+        if stored.status_digest is not None and self._wanted.get(name) == new_digest:
+            self._repaired(name, EDITED)
+        path = f"{report_path(name)}/status"
+        response = await self._client().merge_patch(path, {"status": status}, allowed=(404,))
+        if response.status == 404:
+            # Gone although the watch still showed it (a watch gap, the CRD re-created).
+            self._repaired(name, MISSING)
+            entry = next((e for e in self._profiles() if e.name == name), None)
+            if entry is None or entry.profile is None:
+                return False
+            fresh = await self._create(entry, entry.profile.spec.kubernetes_version)
+            stored.uid = fresh.uid
+            response = await self._client().merge_patch(path, {"status": status})
         self._on_write("cluster-update")
+        self._in_flight.wrote(name, (response.body.get("metadata") or {}).get("resourceVersion"), None)
+        self._wanted[name] = new_digest
         stored.status = {k: v for k, v in status.items() if v is not None}
         stored.status_digest = new_digest
         if evaluation is not None:

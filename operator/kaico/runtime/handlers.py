@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import kopf
@@ -20,6 +21,7 @@ import kopf
 from conformance.adapters import adapt_object
 from conformance.profile import ProfileError, parse_profile
 from conformance.waivers import WaiverError, parse_waiver
+from kaico.api import GROUP
 from kaico.cluster.controller import ClusterReports
 from kaico.cluster.status import PLURAL as CLUSTER_REPORT_PLURAL
 from kaico.cluster.watch import CLUSTER_WATCHES, ClusterWatch, fact_of
@@ -49,6 +51,13 @@ logger = logging.getLogger("kaico.runtime.handlers")
 # (a short tick keeps a pass within a second of its due time; a tick that is not due costs no
 # API call).
 TIMER_TICK_SECONDS = 1.0
+# The report audit (a metadata-only list of the reports, compared with what the watch shows):
+# every AUDIT_SECONDS, and soon after anything that can make the watched copy wrong.
+AUDIT_SECONDS = 120.0
+AUDIT_RETRY_SECONDS = 5.0
+RELIST_AUDIT_DELAY = 2.0  # after a relist starts: let it finish
+CRD_AUDIT_DELAY = 3.0  # after one of kaico's CRDs changed: let kopf watch it again
+RECOVERY_AUDIT_DELAY = 2.0  # after a failed watch works again
 
 
 def _key(body: kopf.Body) -> tuple[str, str, str]:
@@ -88,7 +97,14 @@ class WorkloadHandlers:
         # The last status seen on each profile, so the periodic pass compares against what is
         # stored and writes nothing when it is unchanged.
         self.profile_statuses: dict[str, dict[str, Any] | None] = {}
+        self.profile_versions: dict[str, str | None] = {}
         self._ticker: list[asyncio.Task[None]] = []
+        # The report audit (Controller.audit_reports): cluster-wide or per namespace, when next.
+        self.clusterwide = True
+        self._next_audit = time.monotonic() + AUDIT_SECONDS
+        # Set once the reports' initial listing is over: a listing after that is a relist.
+        self._reports_listed = False
+        self._resync_cluster = False
 
     def _indexes(self, kwargs: dict[str, Any]) -> Indexes:
         return self.controller.remember(Indexes.from_kwargs(kwargs))
@@ -135,7 +151,7 @@ class WorkloadHandlers:
         indexes = self._indexes(kwargs)
         key = _key(body)
         if event["type"] == "DELETED":
-            self.controller.workload_deleted(key, _group(body), indexes)
+            await self.controller.workload_deleted(key, _group(body), indexes)
             return
         workload = indexes.workload(key)
         if workload is None:
@@ -168,34 +184,52 @@ class WorkloadHandlers:
             indexes, [workload_key(w) for w in indexes.workloads.get(("namespace", namespace), ())])
 
     async def on_crd(self, event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+        if event["type"] is not None and (body.get("spec") or {}).get("group") == GROUP:
+            # One of kaico's own CRDs was deleted or (re)created: with it went every object of
+            # its kind, and kopf's index does not forget them. Audit once kopf watches it again.
+            self.request_audit(CRD_AUDIT_DELAY)
         if await self.controller.served.update_from_crd(_plain(body), deleted=event["type"] == "DELETED"):
             self.controller.served_changed(self._indexes(kwargs))
 
     async def on_report(self, event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
-        if event["type"] != "DELETED":
-            return
-        # Deleted by someone (or by garbage collection with its target): forget it, and let the
-        # target, if it still exists, have its report back.
+        """Every report event is compared with what kaico wants stored: an edit, a deletion, a
+        stale copy is repaired by evaluating the target again (within COALESCE_SECONDS)."""
         indexes = self._indexes(kwargs)
-        self.controller.writer.forget(body.metadata.namespace or "", body.metadata.name or "")
-        target = (body.get("spec") or {}).get("targetRef") or {}
-        key = (str(target.get("kind")), body.metadata.namespace or "default", str(target.get("name")))
-        self.controller.schedule(indexes, [key])
+        stored = StoredReport.from_body(_plain(body))
+        if event["type"] == "DELETED":
+            # Deleted by someone (or with its target): the target, if it still exists and is
+            # selected, gets its report back.
+            self.controller.report_deleted(stored.namespace, stored.name, stored.target_key, indexes)
+            return
+        if event["type"] is None and self._reports_listed:
+            # kopf lists again (its watch expired or restarted): a listing reports no deletion.
+            self.request_audit(RELIST_AUDIT_DELAY)
+        self.controller.report_observed(stored, indexes)
+
+    def request_audit(self, delay: float) -> None:
+        """Audit the reports in ``delay`` seconds (or earlier, if one is due sooner): the
+        watched copies may be stale, the ClusterConformanceReports' too."""
+        self._next_audit = min(self._next_audit, time.monotonic() + delay)
+        self._resync_cluster = True
 
     async def on_profile(self, event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
         indexes = self._indexes(kwargs)
         name = body.metadata.name or ""
         if event["type"] == "DELETED":
             self.profile_statuses.pop(name, None)
+            self.profile_versions.pop(name, None)
             self.controller.profile_deleted(name)
             await self.controller.delete_profile_reports(name, indexes)
             if self.cluster is not None:
                 self.cluster.profile_deleted(name)
             return
         self.profile_statuses[name] = dict(body.get("status") or {}) or None
+        self.profile_versions[name] = body.metadata.resource_version
+        self.controller.writer.profile_observed(name, body.metadata.resource_version)
         entry = indexes.profile(name)
         if entry is not None:
-            await self.controller.profile_changed(entry, self.profile_statuses[name], indexes)
+            await self.controller.profile_changed(entry, self.profile_statuses[name], indexes,
+                                                  self.profile_versions[name])
             if self.cluster is not None:
                 await self.cluster.profile_changed(entry)
 
@@ -209,8 +243,26 @@ class WorkloadHandlers:
             indexes = self.controller.live_indexes()
             if indexes is None:
                 continue  # no event handled yet: the indexes are not available
+            self._reports_listed = True  # handlers run only after every initial listing
             for entry in self.controller.current_profiles():
                 await self._tick_profile(entry, indexes)
+            if time.monotonic() >= self._next_audit:
+                await self._audit(indexes)
+
+    async def _audit(self, indexes: Indexes) -> None:
+        if self._resync_cluster and self.cluster is not None:
+            self.cluster.resync()
+        self._resync_cluster = False
+        try:
+            await self.controller.audit_reports(self.clusterwide, indexes)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - retried soon (the API may be down)
+            logger.warning("auditing the reports failed (retried in %.0fs): %s",
+                           AUDIT_RETRY_SECONDS, error)
+            self._next_audit = time.monotonic() + AUDIT_RETRY_SECONDS
+            return
+        self._next_audit = time.monotonic() + AUDIT_SECONDS
 
     async def _tick_profile(self, entry: ProfileEntry, indexes: Indexes) -> None:
         if entry.name not in self.profile_statuses:
@@ -218,7 +270,8 @@ class WorkloadHandlers:
             # publishing would rewrite a status that may already be right.
             return
         try:
-            await self.controller.profile_tick(entry, self.profile_statuses.get(entry.name), indexes)
+            await self.controller.profile_tick(entry, self.profile_statuses.get(entry.name), indexes,
+                                               self.profile_versions.get(entry.name))
             if self.cluster is not None:
                 await self.cluster.profile_tick(entry)
         except asyncio.CancelledError:
@@ -235,7 +288,7 @@ class WorkloadHandlers:
 
 
 def register(registry: kopf.OperatorRegistry, controller: Controller,
-             cluster: ClusterReports | None = None) -> None:
+             cluster: ClusterReports | None = None) -> WorkloadHandlers:
     """Register every handler on ``registry`` (the cluster-report ones when ``cluster`` is given)."""
     handlers = WorkloadHandlers(controller, cluster)
     for resource in TARGETS:
@@ -262,6 +315,7 @@ def register(registry: kopf.OperatorRegistry, controller: Controller,
     kopf.on.cleanup(id="kaico_profile_interval_stop", registry=registry)(handlers.stop_ticker)
     if cluster is not None:
         _register_cluster(registry, cluster)
+    return handlers
 
 
 def _register_cluster(registry: kopf.OperatorRegistry, cluster: ClusterReports) -> None:
@@ -287,6 +341,8 @@ def _register_cluster(registry: kopf.OperatorRegistry, cluster: ClusterReports) 
     async def on_cluster_report(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
         if event["type"] == "DELETED":
             cluster.report_deleted(body.metadata.name or "")
+        else:
+            cluster.report_seen(body.metadata.name or "", _plain(body))
 
     kopf.on.event(group="kaico.dev", version="v1alpha1", plural=CLUSTER_REPORT_PLURAL,
                   id="kaico_cluster_report", registry=registry)(on_cluster_report)

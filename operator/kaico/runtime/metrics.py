@@ -127,6 +127,22 @@ class Metrics:
             "kaico_writes", "Writes kaico made, by operation (create, update, delete, event, "
             "profile-status, cluster-create, cluster-update, cluster-event).", ["operation"], registry=self.registry,
         )
+        self.repairs = Counter(
+            "kaico_report_repairs", "Reports written again although kaico's result had not "
+            "changed, by reason: edited (by someone else), deleted, missing (gone without a watch "
+            "event: a watch gap, a re-created CRD).", ["reason"], registry=self.registry,
+        )
+        self.watch_restarts = Counter(
+            "kaico_watch_restarts", "Watch streams restarted, by reason: expired (410 Gone, "
+            "listed again) or failed (a list or watch request failed and is retried).", ["reason"],
+            registry=self.registry,
+        )
+        # Settable after construction, like profiles_ready: the watch health comes later.
+        self.watch_outage: Callable[[], float] = lambda: 0.0
+        Gauge(
+            "kaico_watch_down_seconds", "How long the longest-failing watch has been down "
+            "(0 while every watch works).", registry=self.registry,
+        ).set_function(lambda: self.watch_outage())
         self.api_requests = Counter(
             "kaico_api_requests", "Requests kaico's writer and discovery sent to the API server "
             "(watches excluded).", ["method", "code"], registry=self.registry,
@@ -155,13 +171,21 @@ class Metrics:
     def count_write(self, operation: str) -> None:
         self.writes.labels(operation).inc()
 
+    def count_repair(self, reason: str) -> None:
+        self.repairs.labels(reason).inc()
+
+    def count_watch_restart(self, reason: str) -> None:
+        self.watch_restarts.labels(reason).inc()
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
 
-def http_app(metrics: Metrics, is_ready: Callable[[], bool]) -> web.Application:
+def http_app(metrics: Metrics, is_ready: Callable[[], bool],
+             watches_ok: Callable[[], bool] = lambda: True) -> web.Application:
     """/metrics; /healthz answers while the event loop runs; /readyz once the operator has
-    started watching (kopf's ready flag)."""
+    started watching (kopf's ready flag) and as long as no watch has been down for longer than
+    ``kaico.runtime.health.WATCH_DOWN_SECONDS``."""
 
     async def serve_metrics(_: web.Request) -> web.Response:
         response = web.Response(body=metrics.exposition())
@@ -172,9 +196,11 @@ def http_app(metrics: Metrics, is_ready: Callable[[], bool]) -> web.Application:
         return web.Response(text="ok\n")
 
     async def readyz(_: web.Request) -> web.Response:
-        if is_ready():
-            return web.Response(text="ready\n")
-        return web.Response(status=503, text="starting\n")
+        if not is_ready():
+            return web.Response(status=503, text="starting\n")
+        if not watches_ok():
+            return web.Response(status=503, text="a watch is down\n")
+        return web.Response(text="ready\n")
 
     app = web.Application()
     app.router.add_get("/metrics", serve_metrics)

@@ -35,7 +35,8 @@ from kaico.kube.client import KubeClient
 from kaico.kube.config import Credentials
 from kaico.kube.discovery import ServedResources
 from kaico.kube.lease import ElectionConfig, LeaderElector
-from kaico.runtime.handlers import register
+from kaico.runtime.handlers import RECOVERY_AUDIT_DELAY, register
+from kaico.runtime.health import WatchHealth
 from kaico.runtime.metrics import Metrics, http_app, start_http_server
 from kaico.state import Results
 from kaico.workloads.controller import Controller
@@ -60,7 +61,7 @@ class Operator:
         self.probe_options = probe_options or ProbeOptions()
         self.ready = asyncio.Event()
         self.metrics = Metrics(self.results, per_target_metrics)
-        self.writer = ReportWriter(self.client, _clock, self.metrics.count_write)
+        self.writer = ReportWriter(self.client, _clock, self.metrics.count_write, self.metrics.count_repair)
         self.controller = Controller(
             self.writer, self.results, self.metrics, ServedResources(self.client), _clock
         )
@@ -68,10 +69,13 @@ class Operator:
         self.cluster = ClusterReports(
             self.client, self._cluster_reader, self.results, self.controller.current_profiles,
             _clock, self.metrics.count_write, probe_runner=self._run_probes,
+            on_repair=self.metrics.count_repair,
         )
         self.metrics.cluster_samples = self.cluster.requirement_samples
         self.registry = kopf.OperatorRegistry()
-        register(self.registry, self.controller, self.cluster)
+        self.handlers = register(self.registry, self.controller, self.cluster)
+        self.health = WatchHealth(self.metrics.count_watch_restart, self._watch_recovered)
+        self.metrics.watch_outage = self.health.longest_outage
         kopf.on.login(registry=self.registry)(self._login)
 
     def client(self) -> KubeClient:
@@ -94,6 +98,15 @@ class Operator:
     async def _probe_request(self, method: str, path: str, body: dict[str, Any] | None,
                              accept: str) -> tuple[int, str]:
         return await self.client().send(method, path, body, accept=accept)
+
+    def _watch_recovered(self) -> None:
+        # A relist after a gap reports no deletion: audit the reports once it is done.
+        self.handlers.request_audit(RECOVERY_AUDIT_DELAY)
+
+    async def _lists(self, path: str) -> bool:
+        """The health probe: whether a one-item list of a watched resource works."""
+        status, _ = await self.client().send("GET", f"{path}?limit=1")
+        return status == 200
 
     async def _use(self, credentials: Credentials) -> None:
         self.credentials = credentials
@@ -125,11 +138,16 @@ class Operator:
         stop_flag = stop_flag or asyncio.Event()
         elector = LeaderElector(self.client, election) if election is not None else None
         standby = elector is not None
+        self.handlers.clusterwide = not namespaces
+        self.health.install()
+        probe = asyncio.create_task(self.health.probe(self._lists), name="kaico-watch-probe")
         runner = None
         if metrics_port:
             # A standby is ready: ready to take over (a rollout of 2+ replicas must not stall).
             runner = await start_http_server(
-                http_app(self.metrics, lambda: standby or self.ready.is_set()), metrics_address, metrics_port
+                http_app(self.metrics, lambda: standby or self.ready.is_set(),
+                         lambda: standby or self.health.watches_ok()),
+                metrics_address, metrics_port,
             )
         holding: asyncio.Task[None] | None = None
         try:
@@ -150,6 +168,7 @@ class Operator:
                 stop_flag=stop_flag,
             )
         finally:
+            probe.cancel()
             # Normally done by kopf's cleanup already; when kopf was cancelled instead, a probe
             # run still deletes its namespaces through the client, so it closes after.
             await self.cluster.stop()

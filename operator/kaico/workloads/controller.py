@@ -24,12 +24,11 @@ from conformance.relations import namespace_of
 from conformance.workload import ServingWorkload
 from kaico.kube.client import ApiError
 from kaico.kube.discovery import ServedResources
+from kaico.kube.inflight import newer_or_same
 from kaico.kube.resources import known_classes
 from kaico.state import ProfileEntry, Results
 from kaico.workloads.affected import WorkloadKey, affected_workloads, workload_key
-from kaico.workloads.indexes import (
-    Indexes,
-)
+from kaico.workloads.indexes import Indexes, StoredReport
 from kaico.workloads.object_facts import merge_facts
 from kaico.workloads.status import profile_status, report_name
 from kaico.workloads.writer import ReportWriter
@@ -49,6 +48,13 @@ COALESCE_SECONDS = 0.5
 # Evaluations (and so report writes) in flight at once during a pass over many workloads: the
 # writes are independent, and one at a time would make a start-up take a round trip per request.
 PARALLEL_EVALUATIONS = 16
+
+
+def newer_than_listing(resource_version: str | None, listing_version: str | None) -> bool:
+    """Whether an object's version is newer than a listing's (created after the listing was
+    served, so its absence from the listing means nothing)."""
+    return (listing_version is not None and resource_version != listing_version
+            and newer_or_same(resource_version, listing_version))
 
 
 def adaptation_parameters(entries: Iterable[ProfileEntry]) -> Parameters:
@@ -276,16 +282,70 @@ class Controller:
             name = report_name(key[0], key[2], entry.name, api_group)
             await self._unselect(key, entry.name, name, indexes)
 
-    def workload_deleted(self, key: WorkloadKey, api_group: str, indexes: Indexes) -> None:
-        """The target is gone; garbage collection deletes its reports (they are owned by it)."""
+    async def workload_deleted(self, key: WorkloadKey, api_group: str, indexes: Indexes) -> None:
+        """The target is gone: delete its reports now. Garbage collection would too (the target
+        is their owner), but only as fast as the garbage collector gets to it; it remains the
+        clean-up when kaico is not running."""
         self.results.forget_workload(key)
         for entry in indexes.profile_entries():
-            self.writer.forget(key[1], report_name(key[0], key[2], entry.name, api_group))
+            name = report_name(key[0], key[2], entry.name, api_group)
+            if indexes.stored_report(key[1], name) is None:
+                self.writer.forget(key[1], name)
+                continue
+            try:
+                await self.writer.delete(key[1], name)
+            except (TimeoutError, ApiError, OSError) as error:
+                logger.warning("deleting report %s/%s of a deleted target failed (garbage "
+                               "collection removes it): %s", key[1], name, error)
+
+    # --- repairs ----------------------------------------------------------------------------------
+
+    def report_observed(self, stored: StoredReport, indexes: Indexes) -> None:
+        """The watch showed a report: when it differs from what kaico wants stored there (an
+        edit, or a stale copy after a relist), evaluate its target again, which rewrites it."""
+        if self.writer.observed(stored):
+            self.schedule(indexes, [stored.target_key])
+
+    def report_deleted(self, namespace: str, name: str, target: WorkloadKey, indexes: Indexes) -> None:
+        """A report was deleted: its target, if it still exists and is selected, gets it back."""
+        if self.writer.observed_deleted(namespace, name):
+            self.schedule(indexes, [target])
+
+    async def audit_reports(self, clusterwide: bool, indexes: Indexes) -> int:
+        """Compare the reports the watch shows with a listing of the cluster's, and repair the
+        ones the watch still shows but the cluster no longer has (deleted while a watch was
+        down: a relist reports no deletion; or gone with their CRD). Returns how many.
+
+        Lists cluster-wide, or (``clusterwide`` False) each namespace in which the watch shows
+        reports: only those can hold a stale copy."""
+        watched = [r for store in list(indexes.reports.values()) for r in store]
+        namespaces = None if clusterwide else sorted({r.namespace for r in watched})
+        if namespaces == []:
+            return 0
+        listed, version = await self.writer.list_reports(namespaces)
+        stale = [r for r in watched
+                 if r.key not in listed and not newer_than_listing(r.resource_version, version)]
+        for stored in stale:
+            self.writer.suspect(*stored.key)
+        if stale:
+            logger.warning("%d report(s) shown by the watch are gone from the cluster; "
+                           "writing them again", len(stale))
+            self.schedule(indexes, [r.target_key for r in stale])
+        # Reports of a profile deleted while kaico was not running (only kaico deletes those).
+        profiles = {e.name for e in indexes.profile_entries()}
+        for stored in watched:
+            if stored.profile not in profiles and stored.key in listed:
+                try:
+                    await self.writer.delete(*stored.key)
+                except (TimeoutError, ApiError, OSError) as error:
+                    logger.warning("deleting report %s/%s of a deleted profile failed: %s",
+                                   stored.namespace, stored.name, error)
+        return len(stale)
 
     # --- profiles ---------------------------------------------------------------------------------
 
     async def profile_changed(self, entry: ProfileEntry, current_status: dict[str, Any] | None,
-                              indexes: Indexes) -> None:
+                              indexes: Indexes, current_version: str | None = None) -> None:
         """A profile was created or edited (status-only updates are ignored): re-evaluate every
         workload under it, then publish its status."""
         seen = (entry.uid, entry.generation)
@@ -294,10 +354,10 @@ class Controller:
             if entry.error is not None:
                 logger.warning("profile %s is invalid: %s", entry.name, "; ".join(entry.error.problems))
             await self.run_profile(entry, indexes)
-        await self.publish_profile_status(entry, current_status)
+        await self.publish_profile_status(entry, current_status, current_version)
 
     async def profile_tick(self, entry: ProfileEntry, current_status: dict[str, Any] | None,
-                           indexes: Indexes) -> None:
+                           indexes: Indexes, current_version: str | None = None) -> None:
         """The periodic pass: re-evaluate everything under the profile once its interval is due
         (catches what no watch event reports, e.g. an expiring waiver), then publish status."""
         if entry.name in self._running:
@@ -308,7 +368,7 @@ class Controller:
         last = self._last_full_run.get(entry.name)
         if interval is not None and (last is None or time.monotonic() - last >= interval):
             await self.run_profile(entry, indexes)
-        await self.publish_profile_status(entry, current_status)
+        await self.publish_profile_status(entry, current_status, current_version)
 
     async def run_profile(self, entry: ProfileEntry, indexes: Indexes) -> None:
         self._running.add(entry.name)
@@ -345,12 +405,13 @@ class Controller:
                         logger.warning("deleting stale report %s/%s failed: %s",
                                        stored.namespace, stored.name, error)
 
-    async def publish_profile_status(self, entry: ProfileEntry, current: dict[str, Any] | None) -> None:
+    async def publish_profile_status(self, entry: ProfileEntry, current: dict[str, Any] | None,
+                                     current_version: str | None = None) -> None:
         status = profile_status(
             entry.generation, entry.error, self.results.counts(entry.name), current, self.clock()
         )
         try:
-            await self.writer.write_profile_status(entry.name, status, current)
+            await self.writer.write_profile_status(entry.name, status, current, current_version)
         except (TimeoutError, ApiError, OSError) as error:
             logger.warning("writing the status of profile %s failed: %s", entry.name, error)
 

@@ -91,18 +91,34 @@ class StoredReport:
     digest: str | None  # None: no status yet
     conformant: bool | None
     conformant_condition: dict[str, Any] | None
+    resource_version: str | None = None
+    # The target's workload key (kind, namespace, name): a report event re-evaluates its target.
+    target_kind: str = ""
+    target_name: str = ""
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> StoredReport:
         metadata = body.get("metadata") or {}
         spec = body.get("spec") or {}
         status = body.get("status") or None
+        target = spec.get("targetRef") or {}
         return cls(
             namespace=metadata.get("namespace") or "",
             name=metadata.get("name") or "",
-            target_uid=(spec.get("targetRef") or {}).get("uid"),
+            target_uid=target.get("uid"),
             profile=spec.get("profile") or "",
             digest=digest(status) if status else None,
             conformant=status.get("conformant") if status else None,
             conformant_condition=find_condition(status, CONFORMANT),
+            resource_version=metadata.get("resourceVersion"),
+            target_kind=str(target.get("kind") or ""),
+            target_name=str(target.get("name") or ""),
         )
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
+
+    @property
+    def target_key(self) -> WorkloadKey:
+        return (self.target_kind, self.namespace or "default", self.target_name)

@@ -77,16 +77,14 @@ def report_status(report: Report, previous: dict[str, Any] | None, now: datetime
     }
 
 
-def report_body(
-    name: str, workload: ServingWorkload, profile: str, profile_uid: str | None
-) -> dict[str, Any]:
-    """A new ConformanceReport (without status, which is a subresource)."""
+def report_body(name: str, workload: ServingWorkload, profile: str) -> dict[str, Any]:
+    """A new ConformanceReport (without status, which is a subresource).
+
+    Its one owner is the target: garbage collection deletes it with its target, at once and
+    whether or not kaico runs. (With the profile as a second owner, garbage collection would keep
+    it as long as the profile exists.) kaico itself deletes a deleted profile's reports, and
+    those whose profile is gone when it starts."""
     owners = [owner_reference(workload.api_version, workload.kind, workload.name, workload.uid or "")]
-    if profile_uid:
-        # The profile as a second owner records where the report came from. GC keeps a dependent
-        # while any owner remains, so the operator itself deletes a deleted profile's reports
-        # (Controller.delete_profile_reports); the target's deletion removes the report by GC.
-        owners.append(owner_reference(API_VERSION, "ConformanceProfile", profile, profile_uid))
     return {
         "apiVersion": API_VERSION,
         "kind": "ConformanceReport",

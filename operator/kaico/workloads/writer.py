@@ -1,27 +1,38 @@
 """The writer: the only code that writes results to the API (reports, profile status, Events).
 
-It compares what it is about to write with what is stored (its own last write, or after a
-restart the report as the watch last saw it) and writes only on a difference, so a steady
-cluster causes zero writes. It never writes to a watched workload: the report is our own object
-that *references* the target (ownerReference), and an Event only names the target as its
-involvedObject, which does not modify the target.
+The cluster is the truth. Whether to write is decided by comparing what kaico would write with
+the report **as stored**: the watched copy (the ``kaico_reports`` index), or, where that copy is
+known to be unreliable (the audit found it gone, a write answered 404), the report read from the
+API. kaico's own memory is used only for the moment between a write and the watch event that
+carries it (``kaico.kube.inflight``). So a report edited or deleted by hand, or lost with its CRD,
+is written again as soon as kaico evaluates its target, and a steady cluster causes zero writes.
+A rewrite of a report that differs from what kaico last wanted stored counts as a repair
+(``on_repair``: edited, deleted, missing).
+
+It never writes to a watched workload: the report is our own object that *references* the
+target (ownerReference), and an Event only names the target as its involvedObject, which does
+not modify the target.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from conformance.report import Report
 from conformance.workload import ServingWorkload
 from kaico.api import GROUP, VERSION
-from kaico.api.conventions import digest, timestamp
-from kaico.kube.client import KubeClient, collection_path
+from kaico.api.conventions import MANAGED_BY, digest, timestamp
+from kaico.kube.client import ApiError, KubeClient, collection_path
 from kaico.kube.events import event_body, post_event
+from kaico.kube.inflight import InFlight
 from kaico.state import ProfileEntry
 from kaico.workloads.indexes import StoredReport
 from kaico.workloads.status import report_body, report_name, report_status
@@ -29,11 +40,32 @@ from kaico.workloads.status import report_body, report_name, report_status
 logger = logging.getLogger("kaico.workloads.writer")
 
 WriteObserver = Callable[[str], None]
+ReportKey = tuple[str, str]  # (namespace, name)
+
+# Why a report was written again although kaico's own result had not changed.
+EDITED = "edited"  # its status was changed by someone else
+DELETED = "deleted"  # it was deleted (the watch said so)
+MISSING = "missing"  # it was gone without the watch saying so (a watch gap, its CRD re-created)
+
+
+MANAGED_BY_SELECTOR = ",".join(f"{k}={v}" for k, v in MANAGED_BY.items())
+# Only the metadata of each listed object (names and resourceVersions), not the reports' statuses.
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 
 
 def _reports_path(namespace: str, name: str | None = None) -> str:
     path = collection_path(GROUP, VERSION, "conformancereports", namespace)
     return f"{path}/{name}" if name else path
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """What kaico last wanted stored for a report: its status digest and conformance. Not used to
+    decide a write (the stored report decides), only to tell a repair from an update and to post
+    Events on kaico's own transitions, not on someone's edit."""
+
+    digest: str
+    conformant: bool
 
 
 class ReportWriter:
@@ -42,21 +74,85 @@ class ReportWriter:
         client: Callable[[], KubeClient],
         clock: Callable[[], datetime],
         on_write: WriteObserver | None = None,
+        on_repair: WriteObserver | None = None,
     ):
         self._client = client
         self._clock = clock
         self._on_write = on_write or (lambda operation: None)
-        self._written: dict[tuple[str, str], StoredReport] = {}
-        self._profile_digests: dict[str, str] = {}
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._on_repair = on_repair or (lambda reason: None)
+        self._in_flight: InFlight[StoredReport | None] = InFlight()
+        self._wanted: dict[ReportKey, _Wanted] = {}
+        # Reports whose watched copy cannot be trusted: read from the API before deciding.
+        self._suspect: set[ReportKey] = set()
+        self._profile_in_flight: InFlight[str] = InFlight()
+        self._locks: dict[ReportKey, asyncio.Lock] = {}
         self._instance = socket.gethostname()
 
-    # --- reports ----------------------------------------------------------------------------------
+    # --- what the watch shows -----------------------------------------------------------------
+
+    def observed(self, stored: StoredReport) -> bool:
+        """The watch showed a report (added, modified, or listed). True when it differs from
+        what kaico last wanted stored there, i.e. its target must be evaluated again to repair
+        it (an event older than kaico's own write in flight is not a difference)."""
+        self._suspect.discard(stored.key)
+        if not self._in_flight.settle(stored.key, stored.resource_version):
+            return False
+        wanted = self._wanted.get(stored.key)
+        return wanted is not None and wanted.digest != stored.digest
+
+    def observed_deleted(self, namespace: str, name: str) -> bool:
+        """The watch showed a report deleted. True when kaico wanted it stored (its target, if
+        it still exists and is selected, gets it back)."""
+        key = (namespace, name)
+        self._in_flight.forget(key)
+        self._suspect.discard(key)
+        return key in self._wanted
+
+    def suspect(self, namespace: str, name: str) -> None:
+        """The watched copy of this report may be wrong (the audit did not find it): the next
+        write decision reads the report from the API."""
+        self._suspect.add((namespace, name))
 
     def forget(self, namespace: str, name: str) -> None:
-        """Drop what we remember of a report (it was deleted): the next evaluation recreates it."""
-        self._written.pop((namespace, name), None)
-        self._locks.pop((namespace, name), None)
+        """kaico no longer wants this report (its target or profile went)."""
+        key = (namespace, name)
+        self._in_flight.forget(key)
+        self._wanted.pop(key, None)
+        self._suspect.discard(key)
+        self._locks.pop(key, None)
+
+    async def list_reports(self, namespaces: list[str] | None) -> tuple[dict[ReportKey, str | None], str | None]:
+        """The reports stored in the cluster (all namespaces, or these), as (namespace, name) ->
+        resourceVersion, and the listing's resourceVersion (of the last listing, for several).
+        Metadata only: an audit costs one small request per namespace, not the reports' bodies."""
+        found: dict[ReportKey, str | None] = {}
+        version: str | None = None
+        for namespace in namespaces if namespaces is not None else [None]:
+            path = (collection_path(GROUP, VERSION, "conformancereports", namespace)
+                    + f"?labelSelector={quote(MANAGED_BY_SELECTOR)}")
+            status, text = await self._client().send("GET", path, accept=METADATA_LIST)
+            if status != 200:
+                raise ApiError("GET", path, status, text[:300])
+            listing = json.loads(text)
+            version = (listing.get("metadata") or {}).get("resourceVersion") or version
+            for item in listing.get("items") or ():
+                metadata = item.get("metadata") or {}
+                found[(metadata.get("namespace") or "", metadata.get("name") or "")] = metadata.get(
+                    "resourceVersion")
+        return found, version
+
+    # --- reports ------------------------------------------------------------------------------
+
+    async def _stored(self, key: ReportKey, watched: StoredReport | None) -> tuple[StoredReport | None, bool]:
+        """The report as stored, and whether it was read from the API (the watched copy was
+        suspect)."""
+        if key in self._suspect:
+            self._suspect.discard(key)
+            self._in_flight.forget(key)
+            response = await self._client().get(_reports_path(*key), allowed=(404,))
+            return (StoredReport.from_body(response.body) if response.status == 200 else None), True
+        version = watched.resource_version if watched is not None else None
+        return self._in_flight.current(key, watched, version), False
 
     async def write(
         self,
@@ -67,32 +163,50 @@ class ReportWriter:
     ) -> bool:
         """Create or update the report of ``workload`` under ``profile``; True when it wrote.
 
-        ``stored`` is the report as the watch last saw it (after a restart that is all we know).
+        ``stored`` is the report as the watch shows it (None: the watch shows none).
         """
         namespace = workload.namespace or "default"
         name = report_name(workload.kind, workload.name, profile.name, workload.api_group)
-        lock = self._locks.setdefault((namespace, name), asyncio.Lock())
+        key = (namespace, name)
+        lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            previous = self._written.get((namespace, name)) or stored
-            if previous is not None and previous.target_uid != workload.uid:
-                previous = None  # a report about an earlier object of the same name
-            if previous is None:
+            current, read = await self._stored(key, stored)
+            if current is not None and current.target_uid != workload.uid:
+                current = None  # a report about an earlier object of the same name
+            wanted = self._wanted.get(key)
+            repair: str | None = None
+            if current is None:
+                if wanted is not None:
+                    repair = MISSING if read else DELETED
                 # Create first: the status is a subresource. A report found under the name is
                 # adopted (None when the report is fresh).
-                previous = await self._create(name, namespace, workload, profile)
-            last = previous.conformant_condition if previous is not None else None
+                current = await self._create(name, namespace, workload, profile)
+            last = current.conformant_condition if current is not None else None
             status = report_status(report, {"conditions": [last]} if last else None, self._clock())
             new_digest = digest(status)
-            if previous is not None and previous.digest == new_digest:
-                self._written[(namespace, name)] = previous
+            if current is not None and current.digest == new_digest:
+                self._wanted[key] = _Wanted(new_digest, report.conformant)
                 return False
-            await self._client().merge_patch(f"{_reports_path(namespace, name)}/status", {"status": status})
+            if repair is None and current is not None and wanted is not None and wanted.digest == new_digest:
+                repair = EDITED
+            path = f"{_reports_path(namespace, name)}/status"
+            response = await self._client().merge_patch(path, {"status": status}, allowed=(404,))
+            if response.status == 404:
+                # Gone although the watch still shows it (deleted in a watch gap, or its CRD
+                # was re-created): create it again.
+                repair = repair or (MISSING if wanted is not None else None)
+                await self._create(name, namespace, workload, profile)
+                response = await self._client().merge_patch(path, {"status": status})
             self._on_write("update")
-            self._written[(namespace, name)] = StoredReport(
-                namespace, name, workload.uid, profile.name, new_digest, report.conformant,
-                status["conditions"][0],
-            )
-        was = previous.conformant if previous is not None else None
+            written = StoredReport.from_body(response.body)
+            self._in_flight.wrote(key, written.resource_version, written)
+            self._wanted[key] = _Wanted(new_digest, report.conformant)
+        if repair is not None:
+            logger.info("repaired report %s/%s (%s)", namespace, name, repair)
+            self._on_repair(repair)
+        # Events announce kaico's own transitions: compared with what kaico wanted before (after
+        # a restart, with what is stored), so undoing someone's edit announces nothing.
+        was = wanted.conformant if wanted is not None else (current.conformant if current else None)
         if was is not report.conformant and (was is not None or not report.conformant):
             await self._post_event(workload, report, name)
         return True
@@ -103,7 +217,7 @@ class ReportWriter:
         """Create the report; on a name conflict adopt it when it is about the same object,
         else replace it. Returns what was stored before (None for a fresh report)."""
         client = self._client()
-        body = report_body(name, workload, profile.name, profile.uid)
+        body = report_body(name, workload, profile.name)
         response = await client.create(_reports_path(namespace), body, allowed=(409,))
         if response.status != 409:
             self._on_write("create")
@@ -125,7 +239,8 @@ class ReportWriter:
         return None
 
     async def delete(self, namespace: str, name: str) -> None:
-        """Delete a report whose target is no longer selected (or no longer a serving workload)."""
+        """Delete a report whose target is gone, no longer selected or no longer a serving
+        workload."""
         self.forget(namespace, name)
         response = await self._client().delete(_reports_path(namespace, name))
         if response.status != 404:
@@ -159,22 +274,27 @@ class ReportWriter:
     # --- profiles ---------------------------------------------------------------------------------
 
     async def write_profile_status(
-        self, name: str, status: dict[str, Any], current: dict[str, Any] | None
+        self, name: str, status: dict[str, Any], current: dict[str, Any] | None,
+        current_version: str | None = None,
     ) -> bool:
-        """Patch the profile's status unless it already holds ``status``."""
+        """Patch the profile's status unless the stored one (``current``, as the watch shows it
+        at ``current_version``, or our own patch still on its way back) already holds it."""
         new_digest = digest(status)
-        if self._profile_digests.get(name) == new_digest:
-            return False
-        if current and digest(current) == new_digest:
-            self._profile_digests[name] = new_digest
+        watched = digest(current) if current else None
+        if self._profile_in_flight.current(name, watched, current_version) == new_digest:
             return False
         path = collection_path(GROUP, VERSION, "conformanceprofiles", None) + f"/{name}/status"
         response = await self._client().merge_patch(path, {"status": status}, allowed=(404,))
         if response.status == 404:
             return False
         self._on_write("profile-status")
-        self._profile_digests[name] = new_digest
+        stored = response.body.get("status") or None
+        self._profile_in_flight.wrote(name, (response.body.get("metadata") or {}).get("resourceVersion"),
+                                      digest(stored) if stored else new_digest)
         return True
 
+    def profile_observed(self, name: str, resource_version: str | None) -> None:
+        self._profile_in_flight.settle(name, resource_version)
+
     def forget_profile(self, name: str) -> None:
-        self._profile_digests.pop(name, None)
+        self._profile_in_flight.forget(name)

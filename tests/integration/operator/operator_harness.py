@@ -50,7 +50,7 @@ class OperatorProcess:
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> OperatorProcess:
-        command = [sys.executable, "-m", "kaico.cli", "run", "--metrics-address", "127.0.0.1",
+        command = [sys.executable, "-m", "kaico", "run", "--metrics-address", "127.0.0.1",
                    "--metrics-port", str(self.port), *self.args]
         handle = self.log.open("ab")
         self.process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT,

@@ -33,7 +33,7 @@ def report(namespace: str, name: str, labels: dict[str, str]) -> dict:
 def cleanup(cluster: LocalCluster, *args: str, kubeconfig: Path | None = None):
     env = {**os.environ, "KUBECONFIG": str(kubeconfig or cluster.kubeconfig)}
     return subprocess.run(
-        [sys.executable, "-m", "kaico.cli", "cleanup", "--settle", "0.5", *args],
+        [sys.executable, "-m", "kaico", "cleanup", "--settle", "0.5", *args],
         env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
     )
 
@@ -114,7 +114,7 @@ def test_an_identity_without_permission_gets_a_clear_error_and_exit_1(
 def test_no_cluster_configuration_is_exit_2(tmp_path: Path):
     env = {**os.environ, "KUBECONFIG": str(tmp_path / "missing"), "HOME": str(tmp_path)}
     env.pop("KUBERNETES_SERVICE_HOST", None)
-    done = subprocess.run([sys.executable, "-m", "kaico.cli", "cleanup"], env=env, cwd=REPO,
+    done = subprocess.run([sys.executable, "-m", "kaico", "cleanup"], env=env, cwd=REPO,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.startswith("kaico: cannot reach the cluster:"), done.stderr

@@ -236,14 +236,17 @@ class FakeApi:
         return Response(200, json.loads(json.dumps(self.store[path])))
 
     async def merge_patch(self, path: str, body: dict[str, Any], allowed=()) -> Response:
+        if path.removesuffix("/status") not in self.store:
+            return Response(404, {})
         if path.endswith("/status"):
             stored = self.store[path.removesuffix("/status")]
             stored["status"] = {k: v for k, v in body["status"].items() if v is not None}
             self.writes.append("status")
         else:
-            self.store[path]["spec"] = {k: v for k, v in body["spec"].items() if v is not None}
+            stored = self.store[path]
+            stored["spec"] = {k: v for k, v in body["spec"].items() if v is not None}
             self.writes.append("spec")
-        return Response(200, {})
+        return Response(200, json.loads(json.dumps(stored)))
 
 
 def profile(version: str | None = None) -> Any:
@@ -254,9 +257,51 @@ def profile(version: str | None = None) -> Any:
                           "metadata": {"name": "default", "uid": "uid-p", "generation": 1}, "spec": spec})
 
 
-def reports(api: FakeApi, results: Results | None = None) -> ClusterReports:
+def reports(api: FakeApi, results: Results | None = None, repairs: list[str] | None = None) -> ClusterReports:
     return ClusterReports(lambda: api, lambda: api, results or Results(), lambda: [profile()],
-                          lambda: NOW, debounce_seconds=0.01)
+                          lambda: NOW, debounce_seconds=0.01,
+                          on_repair=repairs.append if repairs is not None else None)
+
+
+REPORT_PATH = "/apis/kaico.dev/v1alpha1/clusterconformancereports/default"
+
+
+def test_a_hand_edited_cluster_report_is_judged_again_soon_and_written_back():
+    api = FakeApi()
+    repairs: list[str] = []
+    cluster = reports(api, repairs=repairs)
+
+    async def scenario():
+        await cluster.run([profile()])
+        right = json.loads(json.dumps(api.store[REPORT_PATH]))
+        cluster.report_seen("default", right)  # our own write, back through the watch
+        assert cluster._pending is None  # nothing to repair
+        api.store[REPORT_PATH]["status"]["summary"]["mustMet"] = 99
+        cluster.report_seen("default", json.loads(json.dumps(api.store[REPORT_PATH])))
+        await cluster._pending  # a repair pass, scheduled by the edit
+        return right
+
+    right = asyncio.run(scenario())
+    assert api.store[REPORT_PATH]["status"] == right["status"]
+    assert repairs == ["edited"]
+
+
+def test_a_cluster_report_lost_without_a_watch_event_is_created_again_after_a_resync():
+    api = FakeApi()
+    repairs: list[str] = []
+    cluster = reports(api, repairs=repairs)
+
+    async def scenario():
+        await cluster.run([profile()])
+        api.store.clear()  # its CRD deleted and created again; the watch said nothing
+        api.writes.clear()
+        cluster.resync()
+        await cluster._pending
+
+    asyncio.run(scenario())
+    assert api.writes[:2] == ["create", "status"]
+    assert not any(w.startswith("event") for w in api.writes)  # no requirement changed
+    assert repairs == ["missing"]
 
 
 def test_a_pass_creates_writes_once_and_a_restart_rewrites_nothing():

@@ -68,11 +68,13 @@ def test_status_carries_summary_results_and_the_target_generation():
     assert [r["check"] for r in status["results"]] == ["check-0", "check-1", "check-2"]
 
 
-def test_a_report_is_owned_by_its_target_and_its_profile_without_blocking_deletion():
+def test_a_report_is_owned_by_its_target_alone_without_blocking_deletion():
+    # One owner: garbage collection deletes the report with its target even while the profile
+    # exists (a second owner would keep it alive).
     workload = ServingWorkload("apps/v1", "Deployment", "llm", "ml", uid="uid-1")
-    body = report_body("deployment-llm-default-1", workload, "default", "profile-uid")
+    body = report_body("deployment-llm-default-1", workload, "default")
     owners = body["metadata"]["ownerReferences"]
-    assert [(o["kind"], o["uid"]) for o in owners] == [("Deployment", "uid-1"), ("ConformanceProfile", "profile-uid")]
+    assert [(o["kind"], o["uid"]) for o in owners] == [("Deployment", "uid-1")]
     assert all(o["blockOwnerDeletion"] is False and o["controller"] is False for o in owners)
     assert body["metadata"]["namespace"] == "ml"
     assert body["spec"] == {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "llm",

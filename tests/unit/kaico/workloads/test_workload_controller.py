@@ -59,7 +59,7 @@ def test_the_periodic_pass_publishes_no_status_while_the_profiles_full_pass_runs
         def __init__(self):
             self.published = []
 
-        async def write_profile_status(self, name, status, current):
+        async def write_profile_status(self, name, status, current, current_version=None):
             self.published.append(name)
             return True
 

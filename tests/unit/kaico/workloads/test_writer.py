@@ -21,11 +21,18 @@ NAME = report_name("Deployment", "llm", "default", "apps")
 
 
 class FakeClient:
-    """Records requests; the store holds created reports by path."""
+    """Records requests; the store holds created reports by path, with resourceVersions that
+    grow with every write, as the API server's do."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, Any]] = []
         self.store: dict[str, dict[str, Any]] = {}
+        self.revision = 100
+
+    def _stamp(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.revision += 1
+        body = {**body, "metadata": {**body.get("metadata", {}), "resourceVersion": str(self.revision)}}
+        return body
 
     async def create(self, path: str, body: dict[str, Any], allowed=()) -> Response:
         self.requests.append(("POST", path, body))
@@ -33,7 +40,8 @@ class FakeClient:
             key = f"{path}/{body['metadata']['name']}"
             if key in self.store:
                 return Response(409, {})
-            self.store[key] = body
+            self.store[key] = self._stamp(body)
+            return Response(201, self.store[key])
         return Response(201, body)
 
     async def get(self, path: str, allowed=()) -> Response:
@@ -42,7 +50,13 @@ class FakeClient:
 
     async def merge_patch(self, path: str, body: dict[str, Any], allowed=()) -> Response:
         self.requests.append(("PATCH", path, body))
-        return Response(200, {})
+        key = path.removesuffix("/status")
+        if key in self.store:
+            self.store[key] = self._stamp({**self.store[key], **body})
+            return Response(200, self.store[key])
+        if "/conformancereports/" in path:
+            return Response(404, {})
+        return Response(200, self._stamp(body))
 
     async def delete(self, path: str, body=None) -> Response:
         self.requests.append(("DELETE", path, body))
@@ -60,9 +74,19 @@ def report(*results: Result) -> Report:
                   observed_generation=1)
 
 
-def writer(client: FakeClient) -> tuple[ReportWriter, list[str]]:
+def writer(client: FakeClient, repairs: list[str] | None = None) -> tuple[ReportWriter, list[str]]:
     writes: list[str] = []
-    return ReportWriter(lambda: client, lambda: NOW, writes.append), writes
+    on_repair = repairs.append if repairs is not None else None
+    return ReportWriter(lambda: client, lambda: NOW, writes.append, on_repair), writes
+
+
+PATH = f"/apis/kaico.dev/v1alpha1/namespaces/ml/conformancereports/{NAME}"
+
+
+def stored(client: FakeClient) -> StoredReport | None:
+    """The report as a watch event would show it now."""
+    body = client.store.get(PATH)
+    return StoredReport.from_body(body) if body else None
 
 
 def run(coroutine):
@@ -137,7 +161,7 @@ def test_an_initially_conformant_target_gets_no_event():
 
 def test_a_report_left_by_an_earlier_object_of_the_same_name_is_replaced():
     client = FakeClient()
-    path = f"/apis/kaico.dev/v1alpha1/namespaces/ml/conformancereports/{NAME}"
+    path = PATH
     client.store[path] = {"metadata": {"name": NAME, "namespace": "ml", "uid": "old-report"},
                           "spec": {"targetRef": {"uid": "old-uid"}, "profile": "default"}}
     w, _ = writer(client)
@@ -166,9 +190,118 @@ def test_a_report_found_under_its_name_for_the_same_target_is_adopted_without_re
     client = FakeClient()
     first, _ = writer(client)
     run(first.write(WORKLOAD, PROFILE, report(Result.FAIL), None))
-    path = f"/apis/kaico.dev/v1alpha1/namespaces/ml/conformancereports/{NAME}"
+    path = PATH
     client.store[path] = {**client.store[path], "status": client.requests[1][2]["status"]}
     later = ReportWriter(lambda: client, lambda: datetime(2027, 1, 1, tzinfo=UTC), lambda op: None)
     client.requests.clear()
     assert run(later.write(WORKLOAD, PROFILE, report(Result.FAIL), None)) is False
     assert client.verbs() == ["POST conformancereports", f"GET {NAME}"]
+
+
+def test_a_hand_edited_report_is_rewritten_once_the_watch_shows_the_edit_and_counts_as_a_repair():
+    client = FakeClient()
+    repairs: list[str] = []
+    w, _ = writer(client, repairs)
+
+    async def scenario():
+        await w.write(WORKLOAD, PROFILE, report(Result.FAIL), None)
+        assert w.observed(stored(client)) is False  # our own write, back through the watch
+        await client.merge_patch(f"{PATH}/status", {"status": {**client.store[PATH]["status"],
+                                                               "conformant": True}})
+        assert w.observed(stored(client)) is True  # differs from what kaico wants: repair
+        client.requests.clear()
+        return await w.write(WORKLOAD, PROFILE, report(Result.FAIL), stored(client))
+
+    assert run(scenario()) is True
+    assert client.verbs() == ["PATCH status"]  # no Event: kaico's own verdict did not change
+    assert client.store[PATH]["status"]["conformant"] is False
+    assert repairs == ["edited"]
+
+
+def test_a_stale_watch_event_older_than_our_own_write_neither_repairs_nor_rewrites():
+    client = FakeClient()
+    w, _ = writer(client)
+
+    async def scenario():
+        await w.write(WORKLOAD, PROFILE, report(Result.FAIL), None)
+        before = stored(client)
+        await w.write(WORKLOAD, PROFILE, report(Result.PASS), before)
+        assert w.observed(before) is False  # the event of the first write arrives late
+        client.requests.clear()
+        return await w.write(WORKLOAD, PROFILE, report(Result.PASS), before)
+
+    assert run(scenario()) is False
+    assert client.requests == []
+
+
+def test_a_deleted_report_is_created_again_and_counts_as_a_repair():
+    client = FakeClient()
+    repairs: list[str] = []
+    w, _ = writer(client, repairs)
+
+    async def scenario():
+        await w.write(WORKLOAD, PROFILE, report(Result.FAIL), None)
+        w.observed(stored(client))
+        await client.delete(PATH)
+        assert w.observed_deleted("ml", NAME) is True
+        client.requests.clear()
+        return await w.write(WORKLOAD, PROFILE, report(Result.FAIL), None)
+
+    assert run(scenario()) is True
+    assert client.verbs() == ["POST conformancereports", "PATCH status"]
+    assert repairs == ["deleted"]
+
+
+def test_a_report_the_watch_still_shows_but_the_cluster_lost_is_read_and_created_again():
+    client = FakeClient()
+    repairs: list[str] = []
+    w, _ = writer(client, repairs)
+
+    async def scenario():
+        await w.write(WORKLOAD, PROFILE, report(Result.PASS), None)
+        watched = stored(client)
+        w.observed(watched)
+        client.store.clear()  # deleted during a watch gap: no event
+        w.suspect("ml", NAME)  # the audit's listing did not have it
+        client.requests.clear()
+        return await w.write(WORKLOAD, PROFILE, report(Result.PASS), watched)
+
+    assert run(scenario()) is True
+    assert client.verbs() == [f"GET {NAME}", "POST conformancereports", "PATCH status"]
+    assert repairs == ["missing"]
+
+
+def test_a_status_patch_answered_404_creates_the_report_again():
+    client = FakeClient()
+    repairs: list[str] = []
+    w, _ = writer(client, repairs)
+
+    async def scenario():
+        await w.write(WORKLOAD, PROFILE, report(Result.PASS), None)
+        watched = stored(client)
+        w.observed(watched)
+        client.store.clear()  # its CRD was deleted and created again
+        client.requests.clear()
+        return await w.write(WORKLOAD, PROFILE, report(Result.FAIL), watched)
+
+    assert run(scenario()) is True
+    assert client.verbs()[:4] == ["PATCH status", "POST conformancereports", "PATCH status", "POST event"]
+    assert client.store[PATH]["status"]["conformant"] is False
+    assert repairs == ["missing"]
+
+
+def test_a_hand_edited_profile_status_is_patched_back():
+    client = FakeClient()
+    w, _ = writer(client)
+    status = {"conformant": 1, "conditions": []}
+
+    async def scenario():
+        assert await w.write_profile_status("default", status, None) is True
+        version = str(client.revision)
+        w.profile_observed("default", version)
+        assert await w.write_profile_status("default", status, dict(status), version) is False
+        edited = {"conformant": 7, "conditions": []}
+        return await w.write_profile_status("default", status, edited, str(client.revision + 1))
+
+    assert run(scenario()) is True
+    assert client.verbs() == ["PATCH status", "PATCH status"]
