@@ -117,3 +117,20 @@ def shared_crds(local_cluster: LocalCluster, shared_dir: Path) -> list[str]:
 def local_crds(local_cluster: LocalCluster) -> list[str]:
     """Minimal CRDs for kinds the shared set lacks (tests/integration/crds/)."""
     return install_crds(local_cluster, sorted(LOCAL_CRDS.glob("*.yaml")))
+
+
+KAICO_CRDS = HERE.parents[1] / "crds"
+
+
+def install_kaico_crds(cluster: LocalCluster) -> list[str]:
+    """kaico's own CRDs from crds/, as the chart installs them; their names."""
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=kaico-tests",
+                    "-f", str(KAICO_CRDS))
+    names = [yaml.safe_load(f.read_text())["metadata"]["name"] for f in sorted(KAICO_CRDS.glob("*.yaml"))]
+    cluster.wait_crds_established(names)
+    return names
+
+
+@pytest.fixture(scope="session")
+def kaico_crds(local_cluster: LocalCluster) -> list[str]:
+    return install_kaico_crds(local_cluster)

@@ -435,6 +435,13 @@ class LocalCluster:
         header = self._etcd_call("kv/range", {"key": base64.b64encode(b"/").decode()})["header"]
         return int(header["revision"])
 
+    def etcd_delete(self, key: str) -> int:
+        """Delete one key in etcd behind kube-apiserver's back (as a lost write or a watch gap
+        would look to a client); how many keys were deleted. A custom object's key is
+        ``/registry/<group>/<plural>/<namespace>/<name>``."""
+        answer = self._etcd_call("kv/deleterange", {"key": base64.b64encode(key.encode()).decode()})
+        return int(answer.get("deleted", 0))
+
     def compact_etcd(self) -> int:
         """Compact etcd's history up to its current revision (physically): every older
         resourceVersion is gone, so a watch that resumes from one gets 410 Gone. Returns the

@@ -36,7 +36,7 @@ class WatchedResource:
 
 # (group, kind) -> plural for every kind an adapter reads. A kind missing here fails the unit
 # test that compares this table with the adapter registry.
-_TARGET_PLURALS: dict[tuple[str, str], str] = {
+TARGET_PLURALS: dict[tuple[str, str], str] = {
     ("serving.kserve.io", "InferenceService"): "inferenceservices",
     ("serving.kserve.io", "LLMInferenceService"): "llminferenceservices",
     ("leaderworkerset.x-k8s.io", "LeaderWorkerSet"): "leaderworkersets",
@@ -53,7 +53,7 @@ def _adapter_versions(group: str, kind: str) -> tuple[str, ...]:
 
 
 TARGETS: tuple[WatchedResource, ...] = tuple(
-    WatchedResource(group, _TARGET_PLURALS[(group, kind)], kind, version)
+    WatchedResource(group, TARGET_PLURALS[(group, kind)], kind, version)
     for group, kind in served_kinds()
     for version in _adapter_versions(group, kind)
 )

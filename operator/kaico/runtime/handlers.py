@@ -54,6 +54,9 @@ TIMER_TICK_SECONDS = 1.0
 # The report audit (a metadata-only list of the reports, compared with what the watch shows):
 # every AUDIT_SECONDS, and soon after anything that can make the watched copy wrong.
 AUDIT_SECONDS = 120.0
+# The first audit, soon after the start: it also deletes the reports of profiles deleted while
+# kaico was not running.
+FIRST_AUDIT_DELAY = 10.0
 AUDIT_RETRY_SECONDS = 5.0
 RELIST_AUDIT_DELAY = 2.0  # after a relist starts: let it finish
 CRD_AUDIT_DELAY = 3.0  # after one of kaico's CRDs changed: let kopf watch it again
@@ -101,7 +104,7 @@ class WorkloadHandlers:
         self._ticker: list[asyncio.Task[None]] = []
         # The report audit (Controller.audit_reports): cluster-wide or per namespace, when next.
         self.clusterwide = True
-        self._next_audit = time.monotonic() + AUDIT_SECONDS
+        self._next_audit = time.monotonic() + FIRST_AUDIT_DELAY
         # Set once the reports' initial listing is over: a listing after that is a relist.
         self._reports_listed = False
         self._resync_cluster = False

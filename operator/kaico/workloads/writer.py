@@ -33,6 +33,7 @@ from kaico.api.conventions import MANAGED_BY, digest, timestamp
 from kaico.kube.client import ApiError, KubeClient, collection_path
 from kaico.kube.events import event_body, post_event
 from kaico.kube.inflight import InFlight
+from kaico.kube.resources import TARGET_PLURALS
 from kaico.state import ProfileEntry
 from kaico.workloads.indexes import StoredReport
 from kaico.workloads.status import report_body, report_name, report_status
@@ -84,6 +85,7 @@ class ReportWriter:
         self._wanted: dict[ReportKey, _Wanted] = {}
         # Reports whose watched copy cannot be trusted: read from the API before deciding.
         self._suspect: set[ReportKey] = set()
+        self._vanished: set[str | None] = set()  # uids of targets found gone by a read
         self._profile_in_flight: InFlight[str] = InFlight()
         self._locks: dict[ReportKey, asyncio.Lock] = {}
         self._instance = socket.gethostname()
@@ -178,6 +180,9 @@ class ReportWriter:
             if current is None:
                 if wanted is not None:
                     repair = MISSING if read else DELETED
+                    if not await self._target_exists(workload):
+                        return False
+
                 # Create first: the status is a subresource. A report found under the name is
                 # adopted (None when the report is fresh).
                 current = await self._create(name, namespace, workload, profile)
@@ -209,6 +214,27 @@ class ReportWriter:
         was = wanted.conformant if wanted is not None else (current.conformant if current else None)
         if was is not report.conformant and (was is not None or not report.conformant):
             await self._post_event(workload, report, name)
+        return True
+
+    async def _target_exists(self, workload: ServingWorkload) -> bool:
+        """Before writing back a lost report: whether its target still exists. A target deleted
+        while a watch was down stays in kopf's index (a relist reports no deletion); its report
+        would be garbage-collected again and again. Such a target is remembered as gone (a uid
+        never comes back) and gets no report."""
+        if workload.uid in self._vanished:
+            return False
+        group, _, version = workload.api_version.rpartition("/")
+        plural = TARGET_PLURALS.get((group, workload.kind))
+        if plural is None:
+            return True
+        path = f"{collection_path(group, version, plural, workload.namespace or 'default')}/{workload.name}"
+        response = await self._client().get(path, allowed=(404, 403))
+        if response.status == 404 or (
+            response.status == 200 and (response.body.get("metadata") or {}).get("uid") != workload.uid
+        ):
+            logger.warning("%s is gone although the watch still shows it: no report", workload.ref)
+            self._vanished.add(workload.uid)
+            return False
         return True
 
     async def _create(

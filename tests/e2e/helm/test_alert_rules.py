@@ -36,7 +36,7 @@ def run(promtool: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_promtool_accepts_the_rules(promtool, rules_dir):
     done = run(promtool, "check", "rules", "rules.yaml", cwd=rules_dir)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 4 rules found" in done.stdout
+    assert "SUCCESS: 6 rules found" in done.stdout
 
 
 @pytest.mark.helm
@@ -58,5 +58,7 @@ def test_every_alert_has_a_firing_and_a_silent_case():
         "KaicoCriticalCheckFailing",
         "KaicoOperatorDown",
         "KaicoOperatorErrors",
+        "KaicoReportRepairs",
+        "KaicoWatchDown",
     }
     assert fired == alerts and silent == alerts

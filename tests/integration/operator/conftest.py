@@ -1,5 +1,6 @@
-"""Fixtures for the operator on the local control plane: kaico's CRDs, and ``kaico run`` started
-as a subprocess the way users run it (scoped to the test's namespace, metrics on loopback)."""
+"""Fixtures for the operator on the local control plane: ``kaico run`` started as a subprocess
+the way users run it (scoped to the test's namespace, metrics on loopback). kaico's CRDs come
+from ``kaico_crds`` (tests/integration/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from kaico_dev.localcluster import LocalCluster
-from operator_harness import REPO, Api, OperatorProcess
-
-
-@pytest.fixture(scope="session")
-def kaico_crds(local_cluster: LocalCluster) -> list[str]:
-    """kaico's own CRDs from crds/, as the chart installs them."""
-    local_cluster.kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=kaico-tests",
-                          "-f", str(REPO / "crds"))
-    names = [yaml.safe_load(f.read_text())["metadata"]["name"] for f in sorted((REPO / "crds").glob("*.yaml"))]
-    local_cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *[f"crd/{n}" for n in names])
-    return names
+from operator_harness import Api, OperatorProcess
 
 
 @pytest.fixture

@@ -49,14 +49,25 @@ class OperatorProcess:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> OperatorProcess:
+    def spawn(self) -> OperatorProcess:
+        """Start ``kaico run`` without waiting for it."""
         command = [sys.executable, "-m", "kaico", "run", "--metrics-address", "127.0.0.1",
                    "--metrics-port", str(self.port), *self.args]
         handle = self.log.open("ab")
         self.process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT,
                                         env={**os.environ}, cwd=REPO)
+        return self
+
+    def start(self) -> OperatorProcess:
+        self.spawn()
         wait_for(self.ready, timeout=60, message=f"kaico run to become ready (log: {self.log})")
         return self
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, as a lost node or an OOM kill."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

@@ -20,13 +20,16 @@ PROFILE = ProfileEntry("default", "profile-uid", 1, None, None)
 NAME = report_name("Deployment", "llm", "default", "apps")
 
 
+TARGET_PATH = "/apis/apps/v1/namespaces/ml/deployments/llm"
+
+
 class FakeClient:
     """Records requests; the store holds created reports by path, with resourceVersions that
     grow with every write, as the API server's do."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, Any]] = []
-        self.store: dict[str, dict[str, Any]] = {}
+        self.store: dict[str, dict[str, Any]] = {TARGET_PATH: {"metadata": {"name": "llm", "uid": "uid-1"}}}
         self.revision = 100
 
     def _stamp(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -248,8 +251,29 @@ def test_a_deleted_report_is_created_again_and_counts_as_a_repair():
         return await w.write(WORKLOAD, PROFILE, report(Result.FAIL), None)
 
     assert run(scenario()) is True
-    assert client.verbs() == ["POST conformancereports", "PATCH status"]
+    assert client.verbs() == ["GET llm", "POST conformancereports", "PATCH status"]
     assert repairs == ["deleted"]
+
+
+def test_a_lost_report_of_a_target_that_is_gone_too_is_not_created_again():
+    # The target was deleted while the watch was down: kopf's index still shows it, and a new
+    # report would only be garbage-collected again.
+    client = FakeClient()
+    w, _ = writer(client)
+
+    async def scenario():
+        await w.write(WORKLOAD, PROFILE, report(Result.FAIL), None)
+        w.observed(stored(client))
+        await client.delete(PATH)
+        await client.delete(TARGET_PATH)
+        w.observed_deleted("ml", NAME)
+        client.requests.clear()
+        first = await w.write(WORKLOAD, PROFILE, report(Result.FAIL), None)
+        again = await w.write(WORKLOAD, PROFILE, report(Result.FAIL), None)
+        return first, again
+
+    assert run(scenario()) == (False, False)
+    assert client.verbs() == ["GET llm"]  # read once, then remembered as gone
 
 
 def test_a_report_the_watch_still_shows_but_the_cluster_lost_is_read_and_created_again():
@@ -261,13 +285,13 @@ def test_a_report_the_watch_still_shows_but_the_cluster_lost_is_read_and_created
         await w.write(WORKLOAD, PROFILE, report(Result.PASS), None)
         watched = stored(client)
         w.observed(watched)
-        client.store.clear()  # deleted during a watch gap: no event
+        del client.store[PATH]  # deleted during a watch gap: no event
         w.suspect("ml", NAME)  # the audit's listing did not have it
         client.requests.clear()
         return await w.write(WORKLOAD, PROFILE, report(Result.PASS), watched)
 
     assert run(scenario()) is True
-    assert client.verbs() == [f"GET {NAME}", "POST conformancereports", "PATCH status"]
+    assert client.verbs() == [f"GET {NAME}", "GET llm", "POST conformancereports", "PATCH status"]
     assert repairs == ["missing"]
 
 
@@ -280,7 +304,7 @@ def test_a_status_patch_answered_404_creates_the_report_again():
         await w.write(WORKLOAD, PROFILE, report(Result.PASS), None)
         watched = stored(client)
         w.observed(watched)
-        client.store.clear()  # its CRD was deleted and created again
+        del client.store[PATH]  # its CRD was deleted and created again
         client.requests.clear()
         return await w.write(WORKLOAD, PROFILE, report(Result.FAIL), watched)
 

@@ -1,0 +1,133 @@
+"""The fault suite's shared parts: one namespace of GPU Deployments under one profile whose
+periodic pass never comes during the suite (``intervalSeconds: 300``, so every repair seen here
+comes from watch events and the report audit, not the interval), and one ``kaico run`` watching it
+that the tests restart or kill as their fault needs.
+
+Convergence times are collected in ``TIMINGS``; with ``KAICO_FAULT_TIMINGS=FILE`` they are
+appended to FILE as one JSON line per run (docs/operator.md's table comes from several runs).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from kaico_dev.localcluster import LocalCluster
+from prometheus_client.parser import text_string_to_metric_families
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "operator"))
+from operator_harness import Api, OperatorProcess, wait_for  # noqa: E402
+
+TARGETS = 8
+# Every fault below must converge within this bound (seconds from the end of the fault).
+CONVERGE_SECONDS = 30.0
+TIMINGS: dict[str, float | int] = {}
+
+
+class Fleet:
+    """The namespace, its targets and the operator watching them."""
+
+    def __init__(self, cluster: LocalCluster, api: Api, namespace: str, log_dir: Path):
+        self.cluster = cluster
+        self.api = api
+        self.namespace = namespace
+        self.profile = f"p-{namespace}"
+        self.log_dir = log_dir
+        self.operator: OperatorProcess | None = None
+        self.targets = {f"model-{i}" for i in range(TARGETS)}
+        self.truth: dict[str, Any] = {}
+
+    # --- the operator --------------------------------------------------------------------------
+
+    def start(self, wait_ready: bool = True) -> OperatorProcess:
+        log = self.log_dir / f"kaico-{int(time.time() * 1000)}.log"
+        self.operator = OperatorProcess(["--namespace", self.namespace], log)
+        if wait_ready:
+            self.operator.start()
+        else:
+            self.operator.spawn()
+        return self.operator
+
+    def stop(self) -> None:
+        if self.operator is not None:
+            self.operator.stop()
+
+    def metric(self, name: str, **labels: str) -> float:
+        assert self.operator is not None
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(self.operator.metrics())
+            for sample in family.samples
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+        )
+
+    # --- the cluster ---------------------------------------------------------------------------
+
+    def reports(self) -> dict[str, list[dict[str, Any]]]:
+        """target name -> its reports (a list, so a duplicate would show)."""
+        listing = self.api.get("conformancereports", "-n", self.namespace) or {"items": []}
+        found: dict[str, list[dict[str, Any]]] = {}
+        for item in listing["items"]:
+            found.setdefault(item["spec"]["targetRef"]["name"], []).append(item)
+        return found
+
+    def report(self, target: str) -> dict[str, Any]:
+        return self.reports()[target][0]
+
+    def uids(self) -> dict[str, str]:
+        listing = self.api.get("deployments", "-n", self.namespace) or {"items": []}
+        return {d["metadata"]["name"]: d["metadata"]["uid"] for d in listing["items"]}
+
+    @staticmethod
+    def content(report: dict[str, Any]) -> Any:
+        """What a report says, without the transition time (a repair may set a new one)."""
+        status = report.get("status") or {}
+        return (status.get("conformant"), status.get("summary"),
+                [(r["check"], r["result"]) for r in status.get("results") or []])
+
+    def problems(self, expected: dict[str, Any] | None = None) -> list[str]:
+        """How the cluster differs from the truth: every existing target has exactly one report,
+        about it (its uid), saying what it said before the fault (or ``expected``; None: not
+        compared); no report without a target. Empty when converged."""
+        expected = {**self.truth, **(expected or {})}
+        reports, uids = self.reports(), self.uids()
+        problems = []
+        for target, uid in sorted(uids.items()):
+            found = reports.get(target, [])
+            if len(found) != 1:
+                problems.append(f"{target}: {len(found)} reports")
+            elif found[0]["spec"]["targetRef"]["uid"] != uid:
+                problems.append(f"{target}: report about an earlier object")
+            elif expected.get(target) is not None and self.content(found[0]) != expected[target]:
+                problems.append(f"{target}: {self.content(found[0])[:2]} != {expected[target][:2]}")
+        problems += [f"{target}: report without a target" for target in sorted(set(reports) - set(uids))]
+        return problems
+
+    def converge(self, what: str, since: float, expected: dict[str, Any] | None = None,
+                 timeout: float = CONVERGE_SECONDS) -> float:
+        """Wait until the cluster is right again; the seconds it took from ``since``."""
+        last: list[str] = []
+
+        def right() -> bool:
+            last[:] = self.problems(expected)
+            return not last
+
+        try:
+            wait_for(right, timeout=timeout - (time.monotonic() - since), interval=0.25, message=what)
+        except AssertionError as error:
+            raise AssertionError(f"{error}: {last}") from None
+        took = round(time.monotonic() - since, 1)
+        TIMINGS[what] = took
+        return took
+
+    def record_truth(self) -> None:
+        self.truth = {target: self.content(found[0]) for target, found in self.reports().items()}
+
+    def report_key(self, target: str) -> str:
+        """The report's key in etcd (custom objects are stored as JSON under their group)."""
+        name = self.report(target)["metadata"]["name"]
+        return f"/registry/kaico.dev/conformancereports/{self.namespace}/{name}"
+
+
