@@ -295,11 +295,13 @@ def test_service_monitor_scrapes_the_metrics_service(render):
 
 
 @pytest.mark.helm
-def test_prometheus_rule_has_the_four_alerts_with_configured_durations(render):
+def test_prometheus_rule_has_the_six_alerts_with_configured_durations(render):
     objects = render(
         "metrics.prometheusRule.enabled=true",
         "metrics.prometheusRule.nonConformantFor=2h",
         "metrics.prometheusRule.alertLabels.team=ml-platform",
+        "metrics.prometheusRule.repairsThreshold=3",
+        "metrics.prometheusRule.watchDownFor=15m",
     )
     (group,) = find(objects, "PrometheusRule")["spec"]["groups"]
     alerts = {rule["alert"]: rule for rule in group["rules"]}
@@ -308,8 +310,12 @@ def test_prometheus_rule_has_the_four_alerts_with_configured_durations(render):
         "KaicoCriticalCheckFailing",
         "KaicoOperatorDown",
         "KaicoOperatorErrors",
+        "KaicoReportRepairs",
+        "KaicoWatchDown",
     }
     assert alerts["KaicoWorkloadNonConformant"]["for"] == "2h"
+    assert alerts["KaicoReportRepairs"]["expr"].endswith("> 3")
+    assert alerts["KaicoWatchDown"]["for"] == "15m"
     assert all(rule["labels"]["team"] == "ml-platform" for rule in alerts.values())
     assert 'job="kaico-metrics"' in alerts["KaicoOperatorDown"]["expr"]
     assert "ServiceMonitor" not in kinds(objects)
