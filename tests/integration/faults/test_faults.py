@@ -109,7 +109,7 @@ def test_kill_9_mid_write_then_a_restart_completes_without_duplicates(fleet: Fle
     new = [f"batch-{i}" for i in range(30)]
     fleet.api.apply(*[vllm_deployment(fleet.namespace, name) for name in new])
     operator = fleet.start(wait_ready=False)
-    written = wait_for(lambda: (n := len(fleet.reports())) >= 3 and n, timeout=60, interval=0.05,
+    written = wait_for(lambda: (n := len(fleet.reports())) >= 1 and n, timeout=60, interval=0.05,
                        message="the first reports to be written")
     operator.kill()
     at_kill = fleet.reports()

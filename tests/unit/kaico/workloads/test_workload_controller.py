@@ -83,3 +83,52 @@ def test_the_periodic_pass_publishes_no_status_while_the_profiles_full_pass_runs
         assert writer.published == ["p"]
 
     asyncio.run(scenario())
+
+
+def test_the_audit_repairs_reports_the_watch_shows_but_the_cluster_lost_and_those_of_gone_profiles():
+    """A relist after a watch gap reports no deletion: the audit compares the watched reports
+    with a listing, marks the lost ones suspect and evaluates their targets again; a report whose
+    profile no longer exists is deleted; one created after the listing was served is left alone."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from kaico.state import Results
+    from kaico.workloads.controller import Controller
+    from kaico.workloads.indexes import Indexes, StoredReport
+
+    def stored(name: str, profile: str, version: str) -> StoredReport:
+        return StoredReport.from_body({
+            "metadata": {"namespace": "ns", "name": name, "resourceVersion": version},
+            "spec": {"profile": profile, "targetRef": {"kind": "Deployment", "name": name}},
+        })
+
+    watched = [stored("kept", "p", "5"), stored("lost", "p", "6"), stored("newer", "p", "50"),
+               stored("orphan", "gone", "7")]
+
+    class Writer:
+        def __init__(self):
+            self.suspects, self.deleted, self.listed = [], [], None
+
+        async def list_reports(self, namespaces):
+            self.listed = namespaces
+            return {("ns", "kept"): "5", ("ns", "orphan"): "7"}, "40"
+
+        def suspect(self, namespace, name):
+            self.suspects.append(name)
+
+        async def delete(self, namespace, name):
+            self.deleted.append(name)
+
+    async def scenario():
+        writer = Writer()
+        controller = Controller(writer, Results(), None, None, lambda: datetime.now(UTC))
+        scheduled = []
+        controller.schedule = lambda indexes, keys=(), everything=False: scheduled.extend(keys)
+        indexes = Indexes({}, {}, {"p": [entry({})]}, {}, {r.key: [r] for r in watched})
+        found = await controller.audit_reports(False, indexes)
+        return writer, scheduled, found
+
+    writer, scheduled, found = asyncio.run(scenario())
+    assert writer.listed == ["ns"]  # namespaced: only where the watch shows reports
+    assert found == 1 and writer.suspects == ["lost"] and scheduled == [("Deployment", "ns", "lost")]
+    assert writer.deleted == ["orphan"]
