@@ -182,7 +182,6 @@ class ReportWriter:
                     repair = MISSING if read else DELETED
                     if not await self._target_exists(workload):
                         return False
-
                 # Create first: the status is a subresource. A report found under the name is
                 # adopted (None when the report is fresh).
                 current = await self._create(name, namespace, workload, profile)
