@@ -11,6 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from conformance.parameters import Parameters
+from conformance.quantities import QuantityError, parse_quantity
 from conformance.shared import Shared
 from conformance.workload import Container, PodTemplate, ServingWorkload
 
@@ -33,34 +34,18 @@ def accelerator_resources_of(container: Container, params: Parameters) -> dict[s
 
 
 def parse_count(quantity: object) -> Fraction | None:
-    """A resource quantity as an exact number, or None when it is not a plain number.
-
-    Accelerator counts are plain decimal numbers ("1", "8", 2); "500m" is read as 0.5 so a
-    check can say it is fractional.
-    """
-    if isinstance(quantity, bool):
-        return None
-    if isinstance(quantity, int):
-        return Fraction(quantity)
-    if isinstance(quantity, float):
-        return Fraction(str(quantity))
-    if not isinstance(quantity, str):
-        return None
-    text = quantity.strip()
-    if text.isascii() and text.isdigit():
-        return Fraction(int(text))  # the common case, without parsing a decimal string
+    """A resource quantity as an exact number (``conformance.quantities``: "500m" is 0.5, "1Ki"
+    is 1024), or None when it is not a quantity Kubernetes accepts ("1e100", "two")."""
     try:
-        if text.endswith("m"):
-            return Fraction(text[:-1]) / 1000
-        return Fraction(text)
-    except (ValueError, ZeroDivisionError):
+        return parse_quantity(quantity)
+    except QuantityError:
         return None
 
 
 def whole_count(quantity: object) -> int | None:
     """``parse_count`` when it is a whole number, as an int; else None."""
-    if isinstance(quantity, str) and quantity.isascii() and quantity.isdigit():
-        return int(quantity)
+    if isinstance(quantity, str) and len(quantity) <= 18 and quantity.isascii() and quantity.isdigit():
+        return int(quantity)  # below 2^63 by length: no grammar needed
     count = parse_count(quantity)
     return int(count) if count is not None and count.denominator == 1 else None
 

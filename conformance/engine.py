@@ -33,6 +33,17 @@ INPUT_CHECK = "input-valid"
 INPUT_CATEGORY = "input"
 # Finding.category is the plain string (reading an enum's .value costs a descriptor call).
 _CATEGORY_VALUES = {category: category.value for category in Category}
+# At most this many input findings per workload; the rest are counted in the last one.
+MAX_INPUT_FINDINGS = 8
+
+
+def _input_problems(errors: tuple[str, ...] | list[str]) -> list[str]:
+    if len(errors) <= MAX_INPUT_FINDINGS:
+        return list(errors)
+    kept = list(errors[: MAX_INPUT_FINDINGS - 1])
+    rest = len(errors) - len(kept)
+    return [*kept, f"and {rest:,} more problems in the input, like: {errors[len(kept)]}"]
+
 
 # The checks that look for an object of a class an application brings itself: when the
 # whole-application input held none of it, their finding says so (``ClusterFacts.assumed_absent``).
@@ -145,7 +156,7 @@ def evaluate(
     are the ConformanceWaivers known (any namespace: each covers only its own)."""
     findings: list[Finding] = [
         Finding(INPUT_CHECK, INPUT_CATEGORY, Result.ERROR, Severity.HIGH, message)
-        for message in workload.errors
+        for message in _input_problems(workload.errors)
     ]
     asks = shared_workload_asks(shared(workload, facts, profile.parameters))
     specs = catalogue()

@@ -68,6 +68,17 @@ def errored(message: str, **properties: str) -> Outcome:
     return Outcome(Result.ERROR, message, dict(properties))
 
 
+# Every finding's message and property values are capped where the finding is built, so no
+# input (5,000 containers, a megabyte-long name) makes a report too large to store.
+MAX_MESSAGE_CHARS = 1024
+MAX_PROPERTY_CHARS = 256
+
+
+def capped(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` cut to at most ``limit`` characters, the cut marked with "…"."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 @dataclass(frozen=True)
 class Finding:
     """One check's result on one workload, as reported (PolicyReport result shape)."""
@@ -79,3 +90,10 @@ class Finding:
     message: str
     waived: bool = False
     properties: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", capped(self.message))
+        if any(len(value) > MAX_PROPERTY_CHARS for value in self.properties.values()):
+            object.__setattr__(self, "properties", {
+                key: capped(value, MAX_PROPERTY_CHARS) for key, value in self.properties.items()
+            })

@@ -13,9 +13,18 @@ from importlib import resources
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from conformance.catalogue import catalogue
+from conformance.cluster.catalogue import minor_of, supported_versions
 from conformance.facts import LabelSelector
 from conformance.findings import Severity
 from conformance.parameters import Parameters
@@ -38,9 +47,53 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+# The two rules the CRD states in CEL (``x-kubernetes-validations``) and pydantic states in
+# ``LabelSelectorRequirement._values_fit_operator``: one wording, so the CLI and the API server
+# reject the same selector with the same message at the same field path.
+VALUES_REQUIRED = "must be non-empty when operator is In or NotIn"
+VALUES_FORBIDDEN = "must be empty when operator is Exists or DoesNotExist"
+SELECTOR_RULES = (
+    {"rule": "!(self.operator in ['In', 'NotIn']) || (has(self.values) && size(self.values) > 0)",
+     "message": VALUES_REQUIRED, "fieldPath": ".values", "reason": "FieldValueRequired"},
+    {"rule": "!(self.operator in ['Exists', 'DoesNotExist']) || !has(self.values) "
+             "|| size(self.values) == 0",
+     "message": VALUES_FORBIDDEN, "fieldPath": ".values", "reason": "FieldValueForbidden"},
+)
+
+
+class LabelSelectorRequirement(_Model):
+    """A label selector requirement: a key, an operator and values."""
+
+    # An unknown operator, or values where the operator takes none, is an error, never a
+    # requirement silently ignored (which would select every workload).
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": list(SELECTOR_RULES)})
+
+    key: str = Field(min_length=1, description="The label key.")
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"] = Field(
+        description="In, NotIn, Exists or DoesNotExist."
+    )
+    values: list[str] = Field(
+        default_factory=list, validate_default=True,
+        description="Values for In and NotIn (at least one); none for Exists and DoesNotExist.",
+    )
+
+    @field_validator("values")
+    @classmethod
+    def _values_fit_operator(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        operator = info.data.get("operator")
+        if operator in ("In", "NotIn") and not values:
+            raise PydanticCustomError("selector_values", VALUES_REQUIRED)
+        if operator in ("Exists", "DoesNotExist") and values:
+            raise PydanticCustomError("selector_values", VALUES_FORBIDDEN)
+        return values
+
+
 class LabelSelectorSpec(_Model):
     match_labels: dict[str, str] = Field(default_factory=dict, alias="matchLabels")
-    match_expressions: list[dict[str, Any]] = Field(default_factory=list, alias="matchExpressions")
+    match_expressions: list[LabelSelectorRequirement] = Field(
+        default_factory=list, alias="matchExpressions"
+    )
 
 
 class TargetSelection(_Model):
@@ -118,6 +171,20 @@ class ProfileSpec(_Model):
     # The Kubernetes minor whose AI Conformance requirements apply; None follows the cluster.
     kubernetes_version: str | None = Field(None, alias="kubernetesVersion")
     active_probes: bool = Field(False, alias="activeProbes")
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _known_version(cls, version: str | None) -> str | None:
+        if version is None:
+            return None
+        known = supported_versions()
+        if minor_of(version) not in known:
+            raise PydanticCustomError(
+                "kubernetes_version",
+                "{version} is not a Kubernetes minor kaico has a checklist for; known: {known}",
+                {"version": repr(version[:40]), "known": ", ".join(known)},
+            )
+        return version
 
 
 class _Metadata(BaseModel):

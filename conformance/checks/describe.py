@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from conformance.findings import Outcome, failed, passed, skipped, warned
+from conformance.findings import Outcome, capped, failed, passed, skipped, warned
 from conformance.workload import Container, PodTemplate
 
 
@@ -22,6 +22,11 @@ def container_label(template: PodTemplate, container: Container) -> str:
     where = container.path or template.path
     name = container.name or "<unnamed>"
     return f"container '{name}' ({where})" if where else f"container '{name}'"
+
+
+def shown(value: object, limit: int = 64) -> str:
+    """A value from the input, as a message quotes it: at most ``limit`` characters."""
+    return capped(str(value), limit)
 
 
 def quoted(names: Iterable[object]) -> str:
@@ -68,7 +73,14 @@ class Verdicts:
         return skipped(nothing_judged)
 
 
+# A message names at most this many parts; the rest are counted ("and 4,992 more").
+MAX_CLAUSES = 8
+
+
 def _join(messages: list[str]) -> str:
     # Deduplicate while keeping order: the same problem found on two equal parts reads once.
     unique = list(dict.fromkeys(messages))
-    return "; ".join(unique)
+    if len(unique) <= MAX_CLAUSES:
+        return "; ".join(unique)
+    rest = len(unique) - MAX_CLAUSES
+    return "; ".join(unique[:MAX_CLAUSES]) + f"; and {rest:,} more"

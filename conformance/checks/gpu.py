@@ -8,6 +8,8 @@ tell apart), once per class rather than per node; which ones a template can land
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from conformance.accelerators import (
     accelerator_resources_of,
     is_accelerator_resource,
@@ -15,7 +17,7 @@ from conformance.accelerators import (
     shared_gpus_per_pod,
     shared_template_asks,
 )
-from conformance.checks.describe import Verdicts, container_label, quoted, template_label
+from conformance.checks.describe import Verdicts, container_label, quoted, shown, template_label
 from conformance.facts import (
     ClusterFacts,
     FactClass,
@@ -26,6 +28,7 @@ from conformance.facts import (
 )
 from conformance.findings import Outcome, Severity, failed, passed, skipped
 from conformance.parameters import Parameters
+from conformance.quantities import QuantityError, parse_quantity
 from conformance.registry import Category, check
 from conformance.relations import namespace_of, node_classes_for, node_classes_of
 from conformance.shared import Shared, shared
@@ -156,7 +159,7 @@ def gpu_limits(workload: ServingWorkload, facts: ClusterFacts, params: Parameter
                 if problem:
                     verdicts.fail(f"{label}: {problem}")
                 else:
-                    verdicts.ok(f"{label} limits {resource}={container.limits[resource]}")
+                    verdicts.ok(f"{label} limits {resource}={shown(container.limits[resource])}")
     return verdicts.outcome(
         "no container names an accelerator extended resource (it asks through DRA claims or a "
         "fractional-GPU annotation), so there are no limits to check"
@@ -168,21 +171,23 @@ def _limit_problem(container: Container, resource: str) -> str | None:
     request = container.requests.get(resource)
     if limit is None:
         return (
-            f"requests {resource}='{request}' without a limit; move it to resources.limits "
+            f"requests {resource}='{shown(request)}' without a limit; move it to resources.limits "
             "(the request defaults to the limit)"
         )
     problems = []
-    count = parse_count(limit)
+    count: Fraction | None = None
+    try:
+        count = parse_quantity(limit)
+    except QuantityError as error:
+        problems.append(f"limits {resource}='{shown(limit)}' {error}; write a whole count such as '1'")
     if count is None:
-        problems.append(
-            f"limits {resource}='{limit}' is not a number; write a whole count such as '1'"
-        )
+        pass
     elif count < 0:
-        problems.append(f"limits {resource}='{limit}' is negative")
+        problems.append(f"limits {resource}='{shown(limit)}' is negative")
     elif count.denominator != 1:
         problems.append(
-            f"limits {resource}='{limit}' is fractional; devices are whole, use a MIG resource "
-            "or a fractional-GPU scheme for a share"
+            f"limits {resource}='{shown(limit)}' is fractional; devices are whole, use a MIG "
+            "resource or a fractional-GPU scheme for a share"
         )
     if request is not None:
         requested = parse_count(request)
@@ -191,8 +196,8 @@ def _limit_problem(container: Container, resource: str) -> str | None:
         )
         if not same:
             problems.append(
-                f"requests {resource}='{request}' differs from limits '{limit}'; set them equal "
-                "or drop the request"
+                f"requests {resource}='{shown(request)}' differs from limits '{shown(limit)}'; "
+                "set them equal or drop the request"
             )
     return "; ".join(problems) or None
 

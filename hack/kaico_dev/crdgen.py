@@ -32,6 +32,7 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "crds"
 _KEPT = (
     "type", "description", "enum", "format", "minimum", "maximum", "exclusiveMinimum",
     "exclusiveMaximum", "minLength", "maxLength", "pattern", "minItems", "maxItems",
+    "x-kubernetes-validations",
 )
 
 
@@ -76,26 +77,6 @@ PROFILE_DESCRIPTIONS: dict[str, str] = {
     "intervalSeconds. They create namespaces, pods and Jobs; the operator needs their permissions "
     "(Helm value activeProbes.rbac). Opt-in.",
 }
-
-_LABEL_SELECTOR_REQUIREMENT: dict[str, Any] = {
-    "type": "object",
-    "description": "A label selector requirement: a key, an operator and values.",
-    "required": ["key", "operator"],
-    "properties": {
-        "key": {"type": "string", "description": "The label key."},
-        "operator": {
-            "type": "string",
-            "enum": ["In", "NotIn", "Exists", "DoesNotExist"],
-            "description": "In, NotIn, Exists or DoesNotExist.",
-        },
-        "values": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "Values for In and NotIn; empty for Exists and DoesNotExist.",
-        },
-    },
-}
-
 
 def _default_text(value: Any) -> str:
     if isinstance(value, bool):
@@ -180,10 +161,6 @@ def profile_spec_schema() -> dict[str, Any]:
     descriptions = {k: v.format(check_ids=ids) for k, v in PROFILE_DESCRIPTIONS.items()}
     spec = _model_schema(ProfileSpec, descriptions)
     spec["description"] = "The checks to run, on which workloads, with which parameters and waivers."
-    targets = spec["properties"]["targets"]["properties"]
-    for selector in ("namespaceSelector", "selector"):
-        expressions = targets[selector]["properties"]["matchExpressions"]
-        expressions["items"] = dict(_LABEL_SELECTOR_REQUIREMENT)
     return spec
 
 

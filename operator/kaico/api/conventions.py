@@ -11,6 +11,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+from conformance.findings import capped
+
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kaico"}
 CONFORMANT = "Conformant"
 READY = "Ready"
@@ -35,6 +37,10 @@ def digest(status: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# metav1.Condition allows 32,768 characters; kaico's conditions stay far below, whatever the input.
+MAX_CONDITION_MESSAGE = 4096
+
+
 def condition(
     type_: str,
     status: bool,
@@ -54,7 +60,7 @@ def condition(
         "type": type_,
         "status": value,
         "reason": reasons[0] if status else reasons[1],
-        "message": message,
+        "message": capped(message, MAX_CONDITION_MESSAGE),
         "lastTransitionTime": transition,
     }
     if observed_generation is not None:

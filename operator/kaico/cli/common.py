@@ -34,31 +34,32 @@ class Streams:
 
 
 def load_profile(reference: str):
-    """A built-in profile by name, or a ConformanceProfile YAML file."""
-    import yaml
-
+    """A built-in profile by name, or a ConformanceProfile YAML file, read by the same bounded
+    loader as manifests; an unusable one raises ``UsageError`` with a one-line message."""
     from conformance.profile import BUILTIN_PROFILES, ProfileError, builtin_profile, parse_profile
+    from kaico.cli.manifests import ManifestError, parse_text, read_input
 
+    if reference in BUILTIN_PROFILES:
+        return builtin_profile(reference)
+    path = Path(reference)
+    if not path.exists():
+        raise UsageError(
+            f"profile {reference!r}: neither a built-in profile "
+            f"({', '.join(BUILTIN_PROFILES)}) nor a file"
+        )
     try:
-        if reference in BUILTIN_PROFILES:
-            return builtin_profile(reference)
-        path = Path(reference)
-        if not path.exists():
-            raise UsageError(
-                f"profile {reference!r}: neither a built-in profile "
-                f"({', '.join(BUILTIN_PROFILES)}) nor a file"
-            )
-        try:
-            documents = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
-        except yaml.YAMLError as error:
-            raise UsageError(f"{reference}: YAML error: {error}") from None
-        profiles = [d for d in documents if isinstance(d, dict) and d.get("kind") == "ConformanceProfile"]
-        if len(profiles) != 1:
-            raise UsageError(f"{reference}: expected one ConformanceProfile, found {len(profiles)}")
-        return parse_profile(profiles[0], source=reference)
+        objects = parse_text(read_input(path, reference), reference)
+    except ManifestError as error:
+        raise UsageError(str(error)) from None
+    profiles = [o for o in objects if o.body.get("kind") == "ConformanceProfile"]
+    if len(profiles) != 1:
+        raise UsageError(f"{reference}: expected one ConformanceProfile, found {len(profiles)}")
+    found = profiles[0]
+    try:
+        return parse_profile(found.body, source=reference)
     except ProfileError as error:
         raise UsageError(
-            f"invalid profile {error.source}:\n" + "\n".join(f"  {p}" for p in error.problems)
+            f"{reference}:{found.line}: invalid profile: " + "; ".join(error.problems)
         ) from None
 
 

@@ -9,10 +9,12 @@ the same results give the same digest (no write), and a condition's ``reason`` a
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import datetime
 from typing import Any
 
+from conformance.findings import capped
 from conformance.profile import ProfileError
 from conformance.report import Report, finding_to_dict
 from conformance.workload import ServingWorkload
@@ -20,6 +22,7 @@ from kaico.api import API_VERSION
 from kaico.api.conventions import (
     CONFORMANT,
     MANAGED_BY,
+    MAX_CONDITION_MESSAGE,
     READY,
     condition,
     find_condition,
@@ -56,13 +59,65 @@ def _conformant_message(report: Report) -> str:
     return f"{len(blocking)} blocking finding(s): {names}{more}"
 
 
+# The hard ceiling of a ConformanceReport status, as serialised JSON. Findings are capped where
+# they are built (conformance.findings); this makes the whole object safe whatever else grows,
+# far below etcd's 1.5 MB per object.
+MAX_STATUS_BYTES = 64 * 1024
+# Message lengths tried, in turn, until the status fits the ceiling.
+_SHRINK_STEPS = (512, 160, 0)
+
+
 def report_status(report: Report, previous: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
-    """The ConformanceReport status for ``report``; ``previous`` is the status last written."""
+    """The ConformanceReport status for ``report``; ``previous`` is the status last written.
+    Never larger than ``MAX_STATUS_BYTES``."""
+    results = [finding_to_dict(f, remediation="actionable") for f in report.results]
+    status = _report_status(report, results, previous, now)
+    for limit in _SHRINK_STEPS:
+        if status_size(status) <= MAX_STATUS_BYTES:
+            return status
+        status["results"] = [_shrunk(result, limit) for result in status["results"]]
+    # Only more results than the catalogue has checks get here: keep the first that fit.
+    results, status["results"] = status["results"], []
+    conformant = status["conditions"][0]
+
+    def say_hidden(count: int) -> None:
+        conformant["message"] = capped(
+            f"{_conformant_message(report)} ({count:,} more results not shown)", MAX_CONDITION_MESSAGE
+        )
+
+    say_hidden(len(results))  # the longest count: the budget below holds for any smaller one
+    budget = MAX_STATUS_BYTES - status_size(status)
+    for result in results:
+        budget -= status_size(result) + 1  # and a comma
+        if budget < 0:
+            break
+        status["results"].append(result)
+    say_hidden(len(results) - len(status["results"]))
+    return status
+
+
+def status_size(status: dict[str, Any]) -> int:
+    """The size of a status as the API server stores it (compact JSON, UTF-8)."""
+    return len(json.dumps(status, separators=(",", ":"), default=str).encode())
+
+
+def _shrunk(result: dict[str, Any], limit: int) -> dict[str, Any]:
+    """A result with a shorter message and no properties; at the last step, only what says
+    which check ended how (remediation and docs are in ``kaico checks``)."""
+    shrunk = {**result, "message": capped(result.get("message", ""), limit) if limit else "…"}
+    shrunk.pop("properties", None)
+    if not limit:
+        shrunk.pop("remediation", None)
+    return shrunk
+
+
+def _report_status(report: Report, results: list[dict[str, Any]], previous: dict[str, Any] | None,
+                   now: datetime) -> dict[str, Any]:
     summary = dict(report.summary)
     return {
         "conformant": report.conformant,
         "summary": summary,
-        "results": [finding_to_dict(f, remediation="actionable") for f in report.results],
+        "results": results,
         "observedTargetGeneration": report.observed_generation,
         "conditions": [
             condition(

@@ -134,3 +134,53 @@ def test_the_example_profile_parses(repo_root):
     profile = parse_profile(document)
     assert profile.severities["endpoint-gateway-route"] is Severity.HIGH
     assert profile.parameters.startup_budget_seconds == 900
+
+
+# --- selectors and versions: rejected with the field path, never ignored ----------------------
+
+
+@pytest.mark.parametrize("expression, problem", [
+    ({"key": "app", "operator": "in", "values": ["x"]},
+     "spec.targets.selector.matchExpressions[0].operator: Input should be 'In', 'NotIn', 'Exists' "
+     "or 'DoesNotExist'"),
+    ({"key": "app", "operator": "NotExists", "values": ["x"]},
+     "spec.targets.selector.matchExpressions[0].operator"),
+    ({"key": "app", "operator": "Exists", "values": ["x"]},
+     "spec.targets.selector.matchExpressions[0].values: must be empty when operator is Exists or "
+     "DoesNotExist"),
+    ({"key": "app", "operator": "In"},
+     "spec.targets.selector.matchExpressions[0].values: must be non-empty when operator is In or "
+     "NotIn"),
+    ({"key": "app", "operator": "NotIn", "values": []},
+     "spec.targets.selector.matchExpressions[0].values: must be non-empty"),
+    ({"operator": "Exists"}, "spec.targets.selector.matchExpressions[0].key"),
+])
+def test_a_selector_requirement_kubernetes_rejects_is_a_profile_error(expression, problem):
+    document = profile_document(targets={"selector": {"matchExpressions": [expression]}})
+    with pytest.raises(ProfileError) as raised:
+        parse_profile(document)
+    assert any(p.startswith(problem) for p in raised.value.problems), raised.value.problems
+
+
+def test_a_valid_selector_selects_only_what_it_names():
+    document = profile_document(targets={"selector": {"matchExpressions": [
+        {"key": "app", "operator": "In", "values": ["vllm"]},
+        {"key": "tier", "operator": "DoesNotExist"},
+    ]}})
+    profile = parse_profile(document)
+    assert profile.selects("Deployment", "d", {"app": "vllm"})
+    assert not profile.selects("Deployment", "d", {"app": "other"})
+    assert not profile.selects("Deployment", "d", {"app": "vllm", "tier": "x"})
+
+
+def test_kubernetes_version_must_be_a_minor_with_a_checklist():
+    from conformance.cluster.catalogue import supported_versions
+
+    for version in ("banana", "1.20", "v2.0", ""):
+        with pytest.raises(ProfileError) as raised:
+            parse_profile(profile_document(kubernetesVersion=version))
+        [problem] = raised.value.problems
+        assert problem.startswith("spec.kubernetesVersion: ")
+        assert ", ".join(supported_versions()) in problem
+    newest = supported_versions()[-1]
+    assert parse_profile(profile_document(kubernetesVersion=f"v{newest}.2")).spec.kubernetes_version

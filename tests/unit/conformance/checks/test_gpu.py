@@ -54,7 +54,7 @@ def test_gpu_limits_fail_on_fractional_and_non_numeric_counts_in_one_message():
     outcome = run("gpu-limits", workload(template(first, second)))
     assert outcome.result is Result.FAIL
     assert "'a'" in outcome.message and "fractional" in outcome.message
-    assert "'b'" in outcome.message and "'abc' is not a number" in outcome.message
+    assert "'b'" in outcome.message and "'abc' is not a Kubernetes quantity" in outcome.message
 
 
 def test_gpu_limits_judge_init_containers_and_fractional_gpu_resources():

@@ -51,3 +51,99 @@ def test_directories_are_walked_recursively_for_yaml_and_json(tmp_path):
 def test_dash_reads_standard_input():
     objects = load(["-"], stdin=io.StringIO("kind: FromStdin\n"))
     assert [(o.body["kind"], o.source) for o in objects] == [("FromStdin", "<stdin>#0")]
+
+
+# --- hostile input: every problem is a ManifestError naming the file and line ----------------
+
+
+def test_each_object_records_the_line_its_document_or_list_item_starts_on():
+    text = "kind: A\n---\nkind: List\nitems:\n- kind: B\n- kind: C\n"
+    assert [(o.body["kind"], o.line) for o in parse_text(text, "f.yaml")] == [
+        ("A", 1), ("B", 5), ("C", 6)
+    ]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("kind: [a]\nmetadata: {name: x}\n", r"f\.yaml:1: kind must be a string, not a list"),
+    ("---\nkind: {a: 1}\n", r"f\.yaml:2: kind must be a string, not a mapping"),
+    ("kind: Deployment\nmetadata: [a]\n", r"f\.yaml:1: metadata must be a mapping"),
+    ("kind: Deployment\nmetadata: {name: [x]}\n", r"metadata\.name must be a string"),
+    ("apiVersion: 1\nkind: X\n", r"apiVersion must be a string, not a int"),
+    ("kind: List\nitems:\n- kind: A\n- kind: [b]\n", r"f\.yaml:4: kind must be a string"),
+])
+def test_an_object_whose_envelope_has_the_wrong_types_is_an_error(text, message):
+    with pytest.raises(ManifestError, match=message):
+        parse_text(text, "f.yaml")
+
+
+def test_a_duplicate_key_is_an_error_as_in_kubectl_but_merge_keys_may_override():
+    with pytest.raises(ManifestError, match=r"f\.yaml:4:3: YAML error: duplicate key 'name'"):
+        parse_text("kind: A\nmetadata:\n  name: a\n  name: b\n", "f.yaml")
+    with pytest.raises(ManifestError, match="duplicate key 'kind'"):
+        parse_text('{"kind": "A", "kind": "B"}', "f.json")
+    merged = parse_text("base: &b {x: 1, y: 2}\nkind: A\nm: {<<: *b, x: 3}\n", "f.yaml")
+    assert merged[0].body["m"] == {"x": 3, "y": 2}
+
+
+def test_deep_nesting_is_an_error_not_a_recursion_error():
+    deep = "[" * 5000 + "]" * 5000
+    with pytest.raises(ManifestError, match="nesting depth"):
+        parse_text(f"kind: A\nspec: {deep}\n", "f.yaml")
+    with pytest.raises(ManifestError, match="nesting depth"):
+        parse_text('{"kind": "A", "spec": ' + deep + "}", "f.json")
+    assert parse_text("kind: A\nspec: " + "[" * 400 + "]" * 400 + "\n", "f.yaml")
+
+
+def test_aliases_are_sized_before_they_are_built():
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 10) + "]")
+    lines.append("kind: List\nitems: [" + ", ".join(["*i"] * 10) + "]")
+    with pytest.raises(ManifestError, match=r"aliases expand the document by more than 100,000"):
+        parse_text("\n".join(lines), "laughs.yaml")  # 10^10 nodes if built
+    with pytest.raises(ManifestError, match="an alias refers to a node that contains it"):
+        parse_text("kind: A\nspec: &s [*s]\n", "f.yaml")
+    shared = parse_text("env: &e [{name: A, value: b}]\nkind: A\nx: *e\ny: *e\n", "f.yaml")
+    assert shared[0].body["x"] == shared[0].body["y"]
+
+
+def test_unreadable_values_and_characters_are_errors_with_the_line():
+    with pytest.raises(ManifestError, match=r"f\.yaml:1: unreadable value"):
+        parse_text("kind: A\nn: !!int abc\n", "f.yaml")
+    with pytest.raises(ManifestError, match=r"f\.yaml:2: YAML error: character"):
+        parse_text("kind: A\nx: \x00\n", "f.yaml")
+    # Timestamps stay text (Kubernetes reads them so); an impossible date is no crash.
+    assert parse_text("kind: A\nd: 2024-13-45\n", "f.yaml")[0].body["d"] == "2024-13-45"
+
+
+def test_encodings_utf8_with_or_without_bom_and_utf16_with_bom_are_read(tmp_path):
+    for name, data in [("plain.yaml", "kind: Ä\n".encode()),
+                       ("bom.yaml", "\ufeffkind: Ä\n".encode()),
+                       ("utf16.yaml", "\ufeffkind: Ä\n".encode("utf-16-le"))]:
+        (tmp_path / name).write_bytes(data if name != "utf16.yaml" else b"\xff\xfe" + data[2:])
+        assert [o.body["kind"] for o in load([str(tmp_path / name)])] == ["Ä"]
+    (tmp_path / "latin1.yaml").write_bytes("kind: A\nname: \xe9\n".encode("latin-1"))
+    with pytest.raises(ManifestError, match=r"latin1\.yaml:2: not UTF-8 text \(byte 0xe9"):
+        load([str(tmp_path / "latin1.yaml")])
+
+
+def test_size_and_object_count_are_bounded(tmp_path, monkeypatch):
+    from kaico.cli import manifests
+
+    monkeypatch.setattr(manifests, "MAX_INPUT_BYTES", 100)
+    big = tmp_path / "big.yaml"
+    big.write_text("kind: A\n" + "# padding\n" * 20)
+    with pytest.raises(ManifestError, match=r"big\.yaml: larger than"):
+        load([str(big)])
+    with pytest.raises(ManifestError, match=r"<stdin>: larger than"):
+        load(["-"], stdin=io.StringIO("kind: A\n" + "#" * 200))
+    monkeypatch.setattr(manifests, "MAX_OBJECTS", 3)
+    with pytest.raises(ManifestError, match=r"f\.yaml: more than 3 objects"):
+        parse_text("kind: List\nitems: [{kind: A}, {kind: A}, {kind: A}, {kind: A}]\n", "f.yaml")
+
+
+def test_a_directory_or_unreadable_path_is_an_error(tmp_path):
+    from kaico.cli.manifests import read_input
+
+    with pytest.raises(ManifestError, match="is a directory"):
+        read_input(tmp_path)

@@ -326,15 +326,15 @@ def test_a_pass_creates_writes_once_and_a_restart_rewrites_nothing():
     assert api.reads == reads + 1  # one GET of the report, then nothing
 
 
-def test_an_unknown_version_is_said_in_the_condition_and_the_spec_follows_the_profile():
+def test_an_unknown_version_makes_the_profile_invalid_and_the_spec_follows_the_profile():
+    unknown = profile("1.20")
+    assert unknown.profile is None  # never judged: the profile is Ready=False instead
+    assert any("kubernetesVersion" in p and "1.35" in p for p in unknown.error.problems)
     api = FakeApi()
     cluster = reports(api)
-    asyncio.run(cluster.run([profile("1.20")]))
+    asyncio.run(cluster.run([profile("1.36")]))
     stored = api.store["/apis/kaico.dev/v1alpha1/clusterconformancereports/default"]
-    assert stored["spec"]["kubernetesVersion"] == "1.20"
-    condition = stored["status"]["conditions"][0]
-    assert condition["status"] == "Unknown" and "1.20" in condition["message"]
-    assert cluster.requirement_samples() == []
+    assert stored["spec"]["kubernetesVersion"] == stored["status"]["kubernetesVersion"] == "1.36"
     asyncio.run(cluster.run([profile()]))  # back to following the cluster
     assert "kubernetesVersion" not in stored["spec"]
     assert stored["status"]["conditions"][0]["status"] in ("True", "False")

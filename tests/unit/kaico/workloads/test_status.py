@@ -93,3 +93,27 @@ def test_profile_status_counts_and_a_stable_ready_condition():
     first = profile_status(1, None, ProfileCounts(2, 1, 1), None, T0)
     assert (first["conformant"], first["nonConformant"], first["errored"]) == (2, 1, 1)
     assert digest(first) == digest(profile_status(1, None, ProfileCounts(2, 1, 1), first, T1))
+
+
+def test_a_status_never_exceeds_the_ceiling_and_says_what_it_left_out():
+    from kaico.workloads.status import MAX_STATUS_BYTES, status_size
+
+    from conformance.findings import MAX_MESSAGE_CHARS
+
+    big = "x" * MAX_MESSAGE_CHARS
+    findings = tuple(
+        Finding(f"check-{i}", "gpu", Result.FAIL, Severity.HIGH, big, properties={"p": big})
+        for i in range(40)
+    )
+    wide = Report(TargetRef("apps/v1", "Deployment", "ml", "llm", "uid-1"), "default", findings)
+    status = report_status(wide, None, T0)
+    assert status_size(status) <= MAX_STATUS_BYTES
+    assert len(status["results"]) == 40  # messages shortened, every result kept
+    many = Report(wide.target, "default", findings * 100)  # more results than any catalogue
+    status = report_status(many, None, T0)
+    assert status_size(status) <= MAX_STATUS_BYTES
+    assert status["conditions"][0]["message"].endswith(
+        f"({4000 - len(status['results']):,} more results not shown)"
+    )
+    small = report_status(report(Result.PASS), None, T0)
+    assert small["results"][0]["message"] == "message 0"
