@@ -171,8 +171,6 @@ def waiver_spec_schema() -> dict[str, Any]:
         "target.selector.matchExpressions": "Set-based requirements on the target's labels.",
     })
     spec["properties"]["checks"]["description"] += f" Valid ids: {_check_ids()}."
-    selector = spec["properties"]["target"]["properties"]["selector"]["properties"]
-    selector["matchExpressions"]["items"] = dict(_LABEL_SELECTOR_REQUIREMENT)
     return spec
 
 

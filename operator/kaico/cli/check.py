@@ -59,7 +59,7 @@ def _sarif(evaluation, loaded) -> str:
     from kaico.cli.render.sarif import render_sarif
 
     # The loader records each object's "path#document" source and, where known, its line.
-    locations = {o.source: (o.source.partition("#")[0], getattr(o, "line", None)) for o in loaded}
+    locations = {o.source: (o.source.partition("#")[0], o.line) for o in loaded}
     return render_sarif(evaluation, locations)
 
 
