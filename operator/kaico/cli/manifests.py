@@ -119,7 +119,7 @@ def _measure(root: yaml.Node, origin: str) -> None:
             on_path.discard(key)
             sizes[key] = (total, depth + 1)
             if depth + 1 > MAX_DEPTH:
-                raise ManifestError(f"{_where(origin, node)}: nesting deeper than {MAX_DEPTH} levels")
+                raise ManifestError(f"{_where(origin, node)}: nesting deeper than {MAX_DEPTH:,} levels")
             if total - len(sizes) > MAX_ALIAS_NODES:
                 raise ManifestError(
                     f"{_where(origin, node)}: aliases expand the document by more than "
@@ -160,9 +160,14 @@ def _yaml_documents(text: str, origin: str) -> Iterator[tuple[Any, int, yaml.Nod
                 _measure(node, origin)
             try:
                 document = loader.construct_document(node)
-            except (ValueError, OverflowError) as error:  # e.g. !!int abc, a 5,000-digit int
-                raise ManifestError(f"{_where(origin, node)}: unreadable value: "
-                                    f"{_one_line(str(error))}") from None
+            except yaml.YAMLError:
+                raise
+            except Exception as error:  # noqa: BLE001
+                # PyYAML's constructors were not written for hostile values: "!!int abc" raises
+                # ValueError, "!!int" on nothing IndexError, a 5,000-digit int ValueError. Only
+                # they run here, so whatever they raise means the value is unreadable.
+                raise ManifestError(f"{_where(origin, node)}: unreadable value "
+                                    f"({type(error).__name__})") from None
             yield document, node.start_mark.line + 1, node
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -230,7 +235,7 @@ def _documents(text: str, origin: str) -> Iterator[tuple[Any, int, yaml.Node | N
             pass
         else:
             if not _json_depth_within_bound(document):
-                raise ManifestError(f"{origin}: nesting deeper than {MAX_DEPTH} levels")
+                raise ManifestError(f"{origin}: nesting deeper than {MAX_DEPTH:,} levels")
             yield document, 1, None
             return
     yield from _yaml_documents(text, origin)

@@ -108,8 +108,9 @@ def test_aliases_are_sized_before_they_are_built():
 
 
 def test_unreadable_values_and_characters_are_errors_with_the_line():
-    with pytest.raises(ManifestError, match=r"f\.yaml:1: unreadable value"):
-        parse_text("kind: A\nn: !!int abc\n", "f.yaml")
+    for value in ("!!int abc", "!!int", "!!float x", "1" * 5000):
+        with pytest.raises(ManifestError, match=r"f\.yaml:1: unreadable value"):
+            parse_text(f"kind: A\nn: {value}\n", "f.yaml")
     with pytest.raises(ManifestError, match=r"f\.yaml:2: YAML error: character"):
         parse_text("kind: A\nx: \x00\n", "f.yaml")
     # Timestamps stay text (Kubernetes reads them so); an impossible date is no crash.
