@@ -344,7 +344,9 @@ def gpu_sharing(inventory: ClusterInventory, requirement: Requirement) -> Decisi
             continue
         strategy = node.labels.get("nvidia.com/gpu.sharing-strategy", "")
         replicas = node.labels.get("nvidia.com/gpu.replicas", "")
-        if strategy in ("time-slicing", "mps") or (replicas.isdigit() and int(replicas) > 1):
+        # A label is any text: compare digits as text, never int() a 5,000-digit value.
+        several = replicas.isascii() and replicas.isdigit() and replicas.lstrip("0") not in ("", "1")
+        if strategy in ("time-slicing", "mps") or several:
             evidence.append(f"Node/{node.name} shares GPUs ({strategy or 'replicas=' + replicas})")
     if "mig.nvidia.com" in inventory.device_classes:
         evidence.append("DeviceClass/mig.nvidia.com")
