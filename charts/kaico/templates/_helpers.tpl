@@ -64,3 +64,13 @@ app.kubernetes.io/component: cleanup
 {{- define "kaico.metricsJob" -}}
 {{- default (printf "%s-metrics" (include "kaico.fullname" .)) .Values.metrics.prometheusRule.job }}
 {{- end }}
+
+{{/* Whether the replicas elect a leader (always with 2 or more). */}}
+{{- define "kaico.leaderElection" -}}
+{{- if or (gt (int .Values.replicaCount) 1) .Values.leaderElection.enabled }}true{{ end }}
+{{- end }}
+
+{{/* The leader Lease: one name, the only Lease kaico's Role may touch. */}}
+{{- define "kaico.leaseName" -}}
+{{- printf "%s-leader" (include "kaico.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}

@@ -181,7 +181,6 @@ class Operator:
             if self._client is not None:
                 await self._client.close()
 
-
     async def _hold(self, elector: LeaderElector, stop_flag: asyncio.Event) -> None:
         await elector.hold()
         # Renewing failed: another replica may take over, so stop writing now.
