@@ -195,10 +195,13 @@ class KubeClient:
         content_type: str = "application/json",
         accept: str = "application/json",
         limit: int | None = None,
+        retry: RetryPolicy | None = None,
     ) -> tuple[int, str]:
         """Send one request, retried as the policy allows; the final status and body text,
         whatever the status; ``ApiError`` (status 0) when no attempt got an answer.
-        ``limit`` caps the body read (a scraped /metrics page)."""
+        ``limit`` caps the body read (a scraped /metrics page); ``retry`` overrides the
+        client's policy for this request."""
+        policy = retry or self.retry
         url = self.server.rstrip("/") + path
         data = json.dumps(body) if body is not None else None
         headers = {"Accept": accept}
@@ -206,18 +209,18 @@ class KubeClient:
             headers["Content-Type"] = content_type
         waited = 0.0
         started = self._clock()
-        for attempt in range(1, self.retry.attempts + 1):
+        for attempt in range(1, policy.attempts + 1):
             try:
                 status, text = await self._once(method, url, data, headers, limit)
             except _Attempt as failed:
                 status, text = failed.status, failed.text
-                if attempt == self.retry.attempts:
+                if attempt == policy.attempts:
                     break
-                delay = self.retry.delay(attempt, failed.retry_after, self._draw)
+                delay = policy.delay(attempt, failed.retry_after, self._draw)
                 spent = max(waited, self._clock() - started)
-                if spent + delay > self.retry.budget:
+                if spent + delay > policy.budget:
                     logger.warning("%s %s: %s; not retrying (%.1fs of the %.0fs budget spent)",
-                                   method, path.partition("?")[0], status or text, spent, self.retry.budget)
+                                   method, path.partition("?")[0], status or text, spent, policy.budget)
                     break
                 logger.info("%s %s: %s; retry %d in %.2fs", method, path.partition("?")[0],
                             status or text, attempt, delay)
@@ -240,9 +243,10 @@ class KubeClient:
         body: dict[str, Any] | None = None,
         content_type: str = "application/json",
         allowed: tuple[int, ...] = (),
+        retry: RetryPolicy | None = None,
     ) -> Response:
         """Send one request; a non-2xx status not in ``allowed`` raises ``ApiError``."""
-        status, text = await self.send(method, path, body, content_type)
+        status, text = await self.send(method, path, body, content_type, retry=retry)
         try:
             parsed = json.loads(text) if text else {}
         except json.JSONDecodeError:
@@ -258,9 +262,6 @@ class KubeClient:
 
     async def create(self, path: str, body: dict[str, Any], allowed: tuple[int, ...] = ()) -> Response:
         return await self.request("POST", path, body, allowed=allowed)
-
-    async def replace(self, path: str, body: dict[str, Any], allowed: tuple[int, ...] = ()) -> Response:
-        return await self.request("PUT", path, body, allowed=allowed)
 
     async def merge_patch(self, path: str, body: dict[str, Any], allowed: tuple[int, ...] = ()) -> Response:
         return await self.request("PATCH", path, body, content_type=MERGE_PATCH, allowed=allowed)

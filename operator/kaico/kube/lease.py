@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from kaico.kube.client import ApiError, KubeClient, collection_path
+from kaico.kube.client import NO_RETRY, ApiError, KubeClient, collection_path
 
 logger = logging.getLogger("kaico.kube.lease")
 
@@ -95,10 +95,11 @@ class LeaderElector:
                                 "metadata": {"name": self.config.name, "namespace": self.config.namespace},
                                 "spec": self._spec(renewing)}
         if self._lease is None:
-            response = await client.create(self.path.rpartition("/")[0], body, allowed=(409,))
+            response = await client.request("POST", self.path.rpartition("/")[0], body,
+                                            allowed=(409,), retry=NO_RETRY)
         else:
             body["metadata"]["resourceVersion"] = self._lease["metadata"]["resourceVersion"]
-            response = await client.replace(self.path, body, allowed=(409,))
+            response = await client.request("PUT", self.path, body, allowed=(409,), retry=NO_RETRY)
         if response.status == 409:
             self._lease = None  # someone else wrote it: read it again before the next try
             return False
@@ -116,7 +117,9 @@ class LeaderElector:
 
     async def try_acquire_or_renew(self) -> bool:
         """One attempt: True when this candidate holds the Lease afterwards."""
-        response = await self._client().get(self.path, allowed=(404,))
+        # No retries inside an attempt: the election's own polling is the retry, and a renewal
+        # must never outlast the renew deadline while waiting out a backoff.
+        response = await self._client().request("GET", self.path, allowed=(404,), retry=NO_RETRY)
         self._lease = None if response.status == 404 else response.body
         if self._lease is None:
             return await self._write(renewing=False)
@@ -156,16 +159,17 @@ class LeaderElector:
         last_renewal = self._clock()
         while True:
             await self._sleep(self.config.retry_period)
+            left = self.config.renew_deadline - (self._clock() - last_renewal)
             try:
-                if await self.try_acquire_or_renew():
+                if await asyncio.wait_for(self.try_acquire_or_renew(), timeout=max(0.1, left)):
                     last_renewal = self._clock()
                     continue
                 holder = ((self._lease or {}).get("spec") or {}).get("holderIdentity")
                 if holder and holder != self.config.identity:
                     logger.error("leader election: Lease taken over by %s", holder)
                     break
-            except ApiError as error:
-                logger.warning("leader election: renewing: %s", error)
+            except (ApiError, TimeoutError) as error:
+                logger.warning("leader election: renewing: %s", error or "no answer in time")
             if self._clock() - last_renewal >= self.config.renew_deadline:
                 logger.error("leader election: could not renew the Lease for %.0fs", self.config.renew_deadline)
                 break
@@ -179,6 +183,6 @@ class LeaderElector:
         body = {**self._lease, "spec": {**(self._lease.get("spec") or {}), "holderIdentity": None,
                                         "leaseDurationSeconds": 1}}
         try:
-            await self._client().replace(self.path, body, allowed=(409, 404))
+            await self._client().request("PUT", self.path, body, allowed=(409, 404), retry=NO_RETRY)
         except ApiError as error:
             logger.warning("leader election: releasing: %s", error)
