@@ -227,8 +227,8 @@ class WorkloadHandlers:
                 self.cluster.profile_deleted(name)
             return
         self.profile_statuses[name] = dict(body.get("status") or {}) or None
-        self.profile_versions[name] = body.metadata.resource_version
-        self.controller.writer.profile_observed(name, body.metadata.resource_version)
+        self.profile_versions[name] = body.metadata.get("resourceVersion")
+        self.controller.writer.profile_observed(name, self.profile_versions[name])
         entry = indexes.profile(name)
         if entry is not None:
             await self.controller.profile_changed(entry, self.profile_statuses[name], indexes,

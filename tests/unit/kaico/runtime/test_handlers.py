@@ -33,3 +33,39 @@ def test_kaico_run_flags():
     defaults = build_parser().parse_args(["run"])
     assert (defaults.namespace, defaults.all_namespaces, defaults.peering, defaults.metrics_address) == (
         [], False, False, "127.0.0.1")
+
+
+def test_a_profile_event_hands_its_status_and_resource_version_to_the_controller():
+    """Through kopf's own Body: the stored status and its resourceVersion are what the writer
+    compares with (a hand edit of the status is seen as such)."""
+    import asyncio
+
+    import kopf
+    from kaico.runtime.handlers import WorkloadHandlers
+    from kaico.workloads.indexes import FACTS, NAMESPACES, PROFILES, REPORTS, WAIVERS, WORKLOADS
+
+    seen = []
+
+    class Writer:
+        def profile_observed(self, name, version):
+            seen.append(("observed", name, version))
+
+    class Controller:
+        writer = Writer()
+
+        def remember(self, indexes):
+            return indexes
+
+        async def profile_changed(self, entry, status, indexes, version):
+            seen.append(("changed", entry.name, status, version))
+
+    body = {"apiVersion": "kaico.dev/v1alpha1", "kind": "ConformanceProfile",
+            "metadata": {"name": "p", "uid": "u", "generation": 1, "resourceVersion": "42"},
+            "spec": {}, "status": {"conformant": 3}}
+    from kaico.runtime.handlers import profile_entry
+
+    kwargs = {WORKLOADS: {}, FACTS: {}, PROFILES: {"p": [profile_entry(body)]}, NAMESPACES: {},
+              REPORTS: {}, WAIVERS: {}}
+    handlers = WorkloadHandlers(Controller(), None)
+    asyncio.run(handlers.on_profile(event={"type": "MODIFIED"}, body=kopf.Body(body), **kwargs))
+    assert seen == [("observed", "p", "42"), ("changed", "p", {"conformant": 3}, "42")]
