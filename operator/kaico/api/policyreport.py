@@ -13,9 +13,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.findings import Finding, Result
+from conformance.cluster.catalogue import Level
+from conformance.cluster.results import ClusterEvaluation, RequirementResult, RequirementStatus
+from conformance.findings import Finding, Result, Severity
 from conformance.report import Report, finding_to_dict
-from kaico.api.conventions import MANAGED_BY
+from kaico.api.conventions import MANAGED_BY, digest
 
 SOURCE = "kaico"
 
@@ -99,6 +101,129 @@ def policy_report(name: str, report: Report, api: ReportApi = WGPOLICY,
             "name": report.target.name, "namespace": report.target.namespace or "default",
             **({"uid": report.target.uid} if report.target.uid else {}),
         },
+        "summary": summary_of(results),
+        "results": results,
+    }
+    if api is OPENREPORTS:
+        body["source"] = SOURCE
+    return body
+
+
+# The operator labels its reports with the profile, so a profile's reports are found (and
+# pruned) from the index without reading names.
+PROFILE_LABEL = "kaico.dev/profile"
+CONTENT_FIELDS = ("scope", "summary", "results", "source")
+
+
+def served_api(served: Iterable[tuple[str, str, str]]) -> ReportApi | None:
+    """The flavour to write: OpenReports when its Report kind is served, else wg-policy when
+    PolicyReport is, else None (neither CRD installed)."""
+    keys = set(served)
+    for api in (OPENREPORTS, WGPOLICY):
+        if (api.group, api.version, api.plural) in keys:
+            return api
+    return None
+
+
+def content_digest(body: Mapping[str, Any]) -> str:
+    """A fingerprint of what a report says (scope, summary, results) and of the labels and
+    owner that make it kaico's: equal for the body kaico builds and the object as stored."""
+    metadata = body.get("metadata") or {}
+    return digest({
+        **{key: body.get(key) for key in CONTENT_FIELDS},
+        "labels": metadata.get("labels") or {},
+        "owners": [o.get("uid") for o in metadata.get("ownerReferences") or []],
+    })
+
+
+@dataclass(frozen=True)
+class StoredPolicyReport:
+    """What the watch last saw of one report kaico wrote: enough to decide whether to write.
+    Indexed under ``key``: (group, namespace, name), namespace "" for the cluster kinds."""
+
+    group: str
+    namespace: str
+    name: str
+    profile: str
+    resource_version: str
+    digest: str
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> StoredPolicyReport:
+        metadata = body.get("metadata") or {}
+        return cls(
+            group=str(body.get("apiVersion") or "").partition("/")[0],
+            namespace=metadata.get("namespace") or "",
+            name=metadata.get("name") or "",
+            profile=(metadata.get("labels") or {}).get(PROFILE_LABEL, ""),
+            resource_version=str(metadata.get("resourceVersion") or ""),
+            digest=content_digest(body),
+        )
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.group, self.namespace, self.name)
+
+
+def stored_report(index: Mapping[Any, Any], key: tuple[str, str, str]) -> StoredPolicyReport | None:
+    """The report stored under ``key`` in a kopf index of ``StoredPolicyReport`` values."""
+    store = index.get(key)
+    return next(iter(store), None) if store else None
+
+
+# --- cluster requirements ---------------------------------------------------------------------
+# A requirement is a rule of the checklist; MUST counts as high severity, SHOULD as medium.
+# Met (Implemented, or NotApplicable) passes; NotImplemented fails a MUST and warns a SHOULD;
+# PartiallyImplemented warns; Unknown skips (passive detection could not decide).
+
+_LEVEL_SEVERITY = {Level.MUST: Severity.HIGH, Level.SHOULD: Severity.MEDIUM}
+
+
+def requirement_entry(requirement: RequirementResult, policy: str) -> dict[str, Any]:
+    status = requirement.status
+    if requirement.met:
+        result = Result.PASS
+    elif status is RequirementStatus.NOT_IMPLEMENTED:
+        result = Result.FAIL if requirement.level is Level.MUST else Result.WARN
+    elif status is RequirementStatus.PARTIALLY_IMPLEMENTED:
+        result = Result.WARN
+    else:
+        result = Result.SKIP
+    properties = {"level": requirement.level.value, "status": status.value}
+    if requirement.evidence:
+        properties["evidence"] = "; ".join(requirement.evidence)
+    return {
+        "source": SOURCE,
+        "policy": policy,
+        "rule": requirement.id,
+        "category": requirement.category,
+        "severity": _LEVEL_SEVERITY.get(requirement.level, Severity.MEDIUM).value,
+        "result": result.value,
+        "message": requirement.notes or requirement.description,
+        "scored": True,
+        "properties": properties,
+    }
+
+
+def cluster_report_name(profile: str) -> str:
+    """Cluster reports share one namespace-less space with other tools': prefixed."""
+    return f"kaico-{profile}"
+
+
+def cluster_policy_report(profile: str, evaluation: ClusterEvaluation, api: ReportApi = WGPOLICY,
+                          owner_references: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The cluster-scoped report of one profile's CNCF AI Conformance requirements."""
+    results = [requirement_entry(r, profile) for r in evaluation.results]
+    metadata: dict[str, Any] = {
+        "name": cluster_report_name(profile),
+        "labels": {**MANAGED_BY, PROFILE_LABEL: profile},
+    }
+    if owner_references:
+        metadata["ownerReferences"] = owner_references
+    body: dict[str, Any] = {
+        "apiVersion": api.api_version,
+        "kind": api.cluster_kind,
+        "metadata": metadata,
         "summary": summary_of(results),
         "results": results,
     }

@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "use 0.0.0.0 in a pod)")
     parser.add_argument("--metrics-port", type=int, default=8080, metavar="PORT",
                         help="port for /metrics, /healthz and /readyz (default: 8080; 0 disables)")
+    parser.add_argument("--policy-reports", action="store_true",
+                        help="also write each ConformanceReport's results as a PolicyReport "
+                        "(openreports.io Report when served, else wgpolicyk8s.io PolicyReport)")
     parser.add_argument("--per-target-metrics", action="store_true",
                         help="also export per-target series (namespace and name labels)")
     peering = parser.add_mutually_exclusive_group()

@@ -40,6 +40,7 @@ from kaico.api.conventions import (
     digest,
     timestamp,
 )
+from kaico.cluster.policyreports import ClusterPolicyReports
 from kaico.cluster.reader import ApiReader, GatherOptions, ReadError, gather_inventory
 from kaico.cluster.status import (
     KIND,
@@ -119,8 +120,10 @@ class ClusterReports:
         debounce_seconds: float = DEBOUNCE_SECONDS,
         probe_runner: ProbeRunner | None = None,
         on_repair: WriteObserver | None = None,
+        policy_reports: ClusterPolicyReports | None = None,
     ):
         self._client = client
+        self._policy_reports = policy_reports  # with --policy-reports
         self._reader = reader
         self._results = results
         self._profiles = profiles
@@ -282,6 +285,8 @@ class ClusterReports:
         # restart, the stored one), so writing back an edited or lost report announces nothing.
         previous = self.evaluations.get(entry.name, stored.evaluation)
         self.evaluations[entry.name] = evaluation
+        if self._policy_reports is not None:
+            await self._policy_reports.write(entry, evaluation)
         status = cluster_status(evaluation, stored.status, self._clock(), warnings)
         if await self._write_status(entry.name, stored, status, evaluation):
             for kind, reason, message in transition_events(previous, evaluation):

@@ -91,7 +91,21 @@ PROFILES = WatchedResource("kaico.dev", "conformanceprofiles", "ConformanceProfi
 REPORTS = WatchedResource("kaico.dev", "conformancereports", "ConformanceReport", "v1alpha1")
 WAIVERS = WatchedResource("kaico.dev", "conformancewaivers", "ConformanceWaiver", "v1alpha1")
 
-WATCHED: frozenset[tuple[str, str, str]] = frozenset(r.key for r in (*TARGETS, *FACTS))
+# The report APIs kaico may write with --policy-reports (docs/operator.md): OpenReports first,
+# else wg-policy. Discovered like the watched kinds, so a CRD installed later is noticed.
+POLICY_REPORTS: tuple[WatchedResource, ...] = (
+    WatchedResource("openreports.io", "reports", "Report", "v1alpha1"),
+    WatchedResource("wgpolicyk8s.io", "policyreports", "PolicyReport", "v1alpha2"),
+)
+
+CLUSTER_POLICY_REPORTS: tuple[WatchedResource, ...] = (
+    WatchedResource("openreports.io", "clusterreports", "ClusterReport", "v1alpha1"),
+    WatchedResource("wgpolicyk8s.io", "clusterpolicyreports", "ClusterPolicyReport", "v1alpha2"),
+)
+
+WATCHED: frozenset[tuple[str, str, str]] = frozenset(
+    r.key for r in (*TARGETS, *FACTS, *POLICY_REPORTS)
+)
 
 
 def known_classes(served: set[tuple[str, str, str]]) -> frozenset[str]:

@@ -21,6 +21,7 @@ import os
 import socket
 import sys
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +29,7 @@ import kopf
 
 from conformance.cluster import ClusterInventory, ProbeResult
 from kaico.cluster.controller import ClusterReports
+from kaico.cluster.policyreports import ClusterPolicyReports
 from kaico.cluster.probes import LoopProbeApi, ProbeOptions, run_probes
 from kaico.cluster.reader import ClientReader
 from kaico.kube import config
@@ -38,8 +40,10 @@ from kaico.kube.lease import ElectionConfig, LeaderElector
 from kaico.runtime.handlers import RECOVERY_AUDIT_DELAY, register
 from kaico.runtime.health import WatchHealth
 from kaico.runtime.metrics import Metrics, http_app, start_http_server
+from kaico.runtime.policy_handlers import register_policy_reports
 from kaico.state import Results
 from kaico.workloads.controller import Controller
+from kaico.workloads.policyreports import PolicyReports
 from kaico.workloads.writer import ReportWriter
 
 logger = logging.getLogger("kaico.runtime.runner")
@@ -52,7 +56,8 @@ def _clock() -> datetime:
 class Operator:
     """The assembled operator; ``run`` blocks until a signal or ``stop_flag``."""
 
-    def __init__(self, per_target_metrics: bool = False, probe_options: ProbeOptions | None = None):
+    def __init__(self, per_target_metrics: bool = False, probe_options: ProbeOptions | None = None,
+                 policy_reports: bool = False):
         self.results = Results()
         self.credentials: Credentials | None = None
         self._client: KubeClient | None = None
@@ -62,21 +67,33 @@ class Operator:
         self.ready = asyncio.Event()
         self.metrics = Metrics(self.results, per_target_metrics)
         self.writer = ReportWriter(self.client, _clock, self.metrics.count_write, self.metrics.count_repair)
+        served = ServedResources(self.client)
         self.controller = Controller(
-            self.writer, self.results, self.metrics, ServedResources(self.client), _clock
+            self.writer, self.results, self.metrics, served, _clock,
+            PolicyReports(self.client, served, self.metrics.count_write) if policy_reports else None,
         )
+        cluster_policy_reports = ClusterPolicyReports(
+            self.client, served, self._stored_policy_reports, self.metrics.count_write,
+        ) if policy_reports else None
         self.metrics.profiles_ready = self.controller.profile_readiness
         self.cluster = ClusterReports(
             self.client, self._cluster_reader, self.results, self.controller.current_profiles,
             _clock, self.metrics.count_write, probe_runner=self._run_probes,
             on_repair=self.metrics.count_repair,
+            policy_reports=cluster_policy_reports,
         )
         self.metrics.cluster_samples = self.cluster.requirement_samples
         self.registry = kopf.OperatorRegistry()
         self.handlers = register(self.registry, self.controller, self.cluster)
+        if policy_reports:
+            register_policy_reports(self.registry, self.controller, self.cluster)
         self.health = WatchHealth(self.metrics.count_watch_restart, self._watch_recovered)
         self.metrics.watch_outage = self.health.longest_outage
         kopf.on.login(registry=self.registry)(self._login)
+
+    def _stored_policy_reports(self) -> Mapping[Any, Any]:
+        indexes = self.controller.live_indexes()
+        return indexes.policy_reports if indexes is not None else {}
 
     def client(self) -> KubeClient:
         if self._client is None:
@@ -236,6 +253,7 @@ def run(args: argparse.Namespace) -> int:
     if args.log_level != "debug":
         logging.getLogger("kopf").setLevel(logging.WARNING)
     operator = Operator(per_target_metrics=args.per_target_metrics,
+                        policy_reports=args.policy_reports,
                         probe_options=ProbeOptions.from_args(args))
     namespaces = [] if args.all_namespaces else list(args.namespace)
     try:

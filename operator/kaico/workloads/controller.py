@@ -30,6 +30,7 @@ from kaico.state import ProfileEntry, Results
 from kaico.workloads.affected import WorkloadKey, affected_workloads, workload_key
 from kaico.workloads.indexes import Indexes, StoredReport
 from kaico.workloads.object_facts import merge_facts
+from kaico.workloads.policyreports import PolicyReports
 from kaico.workloads.status import profile_status, report_name
 from kaico.workloads.writer import ReportWriter
 
@@ -103,8 +104,11 @@ class Controller:
         metrics: EvaluationObserver,
         served: ServedResources,
         clock: Callable[[], datetime],
+        policy_reports: PolicyReports | None = None,
     ):
         self.writer = writer
+        # With --policy-reports: the same results as PolicyReports (or OpenReports Reports).
+        self.policy_reports = policy_reports
         self.results = results
         self.metrics = metrics
         self.served = served
@@ -262,6 +266,9 @@ class Controller:
                 continue  # cannot own a report; only happens with a malformed body
             try:
                 await self.writer.write(workload, entry, report, indexes.stored_report(key[1], name))
+                if self.policy_reports is not None:
+                    await self.policy_reports.write(workload, entry.name, name, report,
+                                                    indexes.policy_reports)
             except (TimeoutError, ApiError, OSError) as error:
                 logger.warning("writing the report of %s failed (retried on the next change "
                                "or interval): %s", workload.ref, error)
@@ -275,6 +282,11 @@ class Controller:
                 await self.writer.delete(key[1], name)
             except (TimeoutError, ApiError, OSError) as error:
                 logger.warning("deleting report %s/%s failed: %s", key[1], name, error)
+        if self.policy_reports is not None:
+            try:
+                await self.policy_reports.delete(key[1], name, indexes.policy_reports)
+            except (TimeoutError, ApiError, OSError) as error:
+                logger.warning("deleting policy report %s/%s failed: %s", key[1], name, error)
 
     async def not_a_target(self, key: WorkloadKey, api_group: str, indexes: Indexes) -> None:
         """The object exists but is no serving target (any more): remove its reports."""
@@ -404,6 +416,11 @@ class Controller:
                     except (TimeoutError, ApiError, OSError) as error:
                         logger.warning("deleting stale report %s/%s failed: %s",
                                        stored.namespace, stored.name, error)
+        if self.policy_reports is not None:
+            try:
+                await self.policy_reports.delete_stale(profile, desired, indexes.policy_reports)
+            except (TimeoutError, ApiError, OSError) as error:
+                logger.warning("deleting stale policy reports of %s failed: %s", profile, error)
 
     async def publish_profile_status(self, entry: ProfileEntry, current: dict[str, Any] | None,
                                      current_version: str | None = None) -> None:

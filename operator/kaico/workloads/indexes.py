@@ -8,7 +8,7 @@ extracted values are kept, never whole bodies. Everything here is read-only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.facts import ClusterFacts
@@ -24,6 +24,7 @@ PROFILES = "kaico_profiles"
 NAMESPACES = "kaico_namespaces"
 REPORTS = "kaico_reports"
 WAIVERS = "kaico_waivers"
+POLICY_REPORTS = "kaico_policy_reports"  # only with --policy-reports
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Indexes:
     namespaces: name -> labels
     reports: (namespace, name) -> StoredReport
     waivers: namespace -> NamespaceWaiver (the valid ConformanceWaivers of that namespace)
+    policy_reports: (group, namespace, name) -> StoredPolicyReport (with --policy-reports)
     """
 
     workloads: Mapping[Any, Any]
@@ -44,11 +46,12 @@ class Indexes:
     namespaces: Mapping[Any, Any]
     reports: Mapping[Any, Any]
     waivers: Mapping[Any, Any]
+    policy_reports: Mapping[Any, Any] = field(default_factory=dict)
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> Indexes:
         return cls(kwargs[WORKLOADS], kwargs[FACTS], kwargs[PROFILES], kwargs[NAMESPACES],
-                   kwargs[REPORTS], kwargs[WAIVERS])
+                   kwargs[REPORTS], kwargs[WAIVERS], kwargs.get(POLICY_REPORTS, {}))
 
     @staticmethod
     def _first(index: Mapping[Any, Any], key: Any) -> Any:
