@@ -24,7 +24,6 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from conformance.catalogue import catalogue
-from conformance.cluster.catalogue import minor_of, supported_versions
 from conformance.facts import LabelSelector
 from conformance.findings import Severity
 from conformance.parameters import Parameters
@@ -177,6 +176,10 @@ class ProfileSpec(_Model):
     def _known_version(cls, version: str | None) -> str | None:
         if version is None:
             return None
+        # Imported here: conformance.cluster loads the whole cluster pipeline, which
+        # `kaico check` (and every profile without a version) does not need.
+        from conformance.cluster.catalogue import minor_of, supported_versions
+
         known = supported_versions()
         if minor_of(version) not in known:
             raise PydanticCustomError(

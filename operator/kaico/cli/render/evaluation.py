@@ -15,8 +15,6 @@ import yaml
 from conformance.engine import Evaluation
 from conformance.facts import InputMode
 from conformance.findings import Result
-from kaico.api.policyreport import WGPOLICY, policy_report
-from kaico.workloads.status import report_name
 
 WIDTH = 80
 _LABEL = {
@@ -144,6 +142,10 @@ def render_junit(evaluation: Evaluation) -> str:
 def render_policyreport(evaluation: Evaluation) -> str:
     """One ``wgpolicyk8s.io/v1alpha2`` PolicyReport per target x profile, named like its
     ConformanceReport (so two profiles never collide), as the operator writes them."""
+    # Imported here: the operator's API models cost ~50 ms that table and JSON output never need.
+    from kaico.api.policyreport import WGPOLICY, policy_report
+    from kaico.workloads.status import report_name
+
     mode = {"kaico.dev/input-mode": evaluation.mode.value}
     documents = [
         policy_report(report_name(r.target.kind, r.target.name, r.profile,

@@ -105,3 +105,20 @@ def test_readiness_comes_from_the_ready_condition():
         }
     )
     assert workload.readiness.ready is False and workload.readiness.reason == "ZeroServeEndpoints"
+
+
+def test_a_serve_config_whose_aliases_share_one_node_a_billion_times_is_read_once():
+    from conformance.adapters import adapt_object
+    from conformance.parameters import Parameters
+
+    lines = ["a: &a {autoscaling_config: {min_replicas: 1, max_replicas: 4}}"]
+    for previous, name in zip("abcdefghi", "bcdefghij", strict=True):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 10) + "]")
+    lines.append("applications: [*j]")  # 10^9 paths to one autoscaling_config
+    body = {
+        "apiVersion": "ray.io/v1", "kind": "RayService", "metadata": {"name": "r", "namespace": "d"},
+        "spec": {"serveConfigV2": "\n".join(lines), "rayClusterConfig": {"headGroupSpec": {
+            "template": {"spec": {"containers": [{"name": "head", "image": "rayproject/ray"}]}}}}},
+    }
+    workload = adapt_object(body, Parameters())  # returns at once instead of walking 10^9 paths
+    assert workload is not None
