@@ -46,6 +46,8 @@ class EvaluationObserver(Protocol):
 
 
 COALESCE_SECONDS = 0.5
+# A failed report write is tried again this much later.
+WRITE_RETRY_SECONDS = 5.0
 # Evaluations (and so report writes) in flight at once during a pass over many workloads: the
 # writes are independent, and one at a time would make a start-up take a round trip per request.
 PARALLEL_EVALUATIONS = 16
@@ -122,6 +124,7 @@ class Controller:
         self._pending: set[WorkloadKey] = set()
         self._pending_all = False
         self._flush_task: asyncio.Task[None] | None = None
+        self._retry: set[WorkloadKey] = set()
         self._profiles_seen: dict[str, tuple[str | None, int | None]] = {}
         self._last_full_run: dict[str, float] = {}
         # Profiles whose full pass is under way: their counts are partial until it ends.
@@ -231,6 +234,19 @@ class Controller:
             if isinstance(outcome, Exception):
                 logger.error("evaluating %s failed: %r", workload.ref, outcome)
 
+    def _retry_later(self, key: WorkloadKey) -> None:
+        """A write failed (the API down, kaico's CRD being re-created): evaluate the target again
+        in WRITE_RETRY_SECONDS rather than at the next change or interval."""
+        first = not self._retry
+        self._retry.add(key)
+        if first:
+            asyncio.get_running_loop().call_later(WRITE_RETRY_SECONDS, self._retry_now)
+
+    def _retry_now(self) -> None:
+        keys, self._retry = self._retry, set()
+        if self._indexes is not None:
+            self.schedule(self._indexes, keys)
+
     # --- evaluation -------------------------------------------------------------------------------
 
     async def evaluate_workload(
@@ -270,9 +286,10 @@ class Controller:
                     await self.policy_reports.write(workload, entry.name, name, report,
                                                     indexes.policy_reports)
             except (TimeoutError, ApiError, OSError) as error:
-                logger.warning("writing the report of %s failed (retried on the next change "
-                               "or interval): %s", workload.ref, error)
+                logger.warning("writing the report of %s failed (retried in %.0fs): %s",
+                               workload.ref, WRITE_RETRY_SECONDS, error)
                 self.metrics.evaluation_failed(entry.name)
+                self._retry_later(key)
 
     async def _unselect(self, key: WorkloadKey, profile: str, name: str, indexes: Indexes) -> None:
         had_result = self.results.get(key, profile) is not None
