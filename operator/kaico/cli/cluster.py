@@ -50,7 +50,7 @@ METADATA_FLAGS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kubeconfig", metavar="PATH",
-                        help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+                        help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the pod's ServiceAccount)")
     parser.add_argument("--context", help="kubeconfig context (default: the current one)")
     parser.add_argument("--kubernetes-version", metavar="1.NN",
                         help="checklist to judge against (default: the cluster's minor; "
