@@ -286,7 +286,12 @@ class ClusterReports:
         previous = self.evaluations.get(entry.name, stored.evaluation)
         self.evaluations[entry.name] = evaluation
         if self._policy_reports is not None:
-            await self._policy_reports.write(entry, evaluation)
+            try:
+                await self._policy_reports.write(entry, evaluation)
+            except (TimeoutError, ApiError, OSError) as error:
+                # The ClusterConformanceReport below is written whatever happens to this one.
+                logger.warning("writing the cluster PolicyReport of %s failed (retried on the "
+                               "next change or interval): %s", entry.name, error)
         status = cluster_status(evaluation, stored.status, self._clock(), warnings)
         if await self._write_status(entry.name, stored, status, evaluation):
             for kind, reason, message in transition_events(previous, evaluation):
