@@ -12,7 +12,10 @@ export KAICO_SHARED
 # The CRD generator (writes crds/*.yaml from the API models; takes --output-dir DIR).
 CRDGEN ?= $(DEV_PYTHON) -m kaico_dev.crdgen
 
-.PHONY: setup test test-unit bench lint demo tools cluster-up cluster-down clean generate verify docs chart kind-e2e
+# Benchmarks run one at a time on a shared machine: every one takes this lock.
+HEAVY_LOCK ?= $(if $(wildcard /work/.heavy.lock),/work/.heavy.lock,$(CURDIR)/.heavy.lock)
+
+.PHONY: setup test test-unit bench bench-operator lint demo tools cluster-up cluster-down clean generate verify docs chart kind-e2e
 
 $(BIN)/kaico: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -88,3 +91,9 @@ docs chart: generate
 ## kind-e2e: on a machine with Docker and kind: build the image, install the chart on a kind cluster, wait for the reports, tear down
 kind-e2e:
 	hack/kind-e2e.sh
+
+## bench-operator: the operator at scale on the local control plane (N GPU Deployments, 200 GPU nodes; raw floor in the same run): `make bench-operator N=5000 [QUIET=120]`
+N ?= 5000
+QUIET ?= 120
+bench-operator: setup tools
+	flock $(HEAVY_LOCK) $(DEV_PYTHON) bench/operator_bench.py --workloads $(N) --quiet $(QUIET) $(BENCH_ARGS)
