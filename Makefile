@@ -51,9 +51,10 @@ cluster-down: setup
 demo: setup tools
 	$(DEV_PYTHON) -m kaico_dev.demo $(DEMO_ARGS)
 
-## bench: engine throughput and CLI wall time (prints ratios against a baseline)
+## bench: engine throughput, CLI wall time, and `kaico check` vs kube-score (built into the tools cache; skipped with a message without Go): ratios against baselines of the same run
 bench: setup
-	$(BIN)/python bench/engine_bench.py
+	flock $(HEAVY_LOCK) $(BIN)/python bench/engine_bench.py
+	flock $(HEAVY_LOCK) $(BIN)/python bench/cli_bench.py
 
 ## lint: ruff over the Python code
 lint: setup

@@ -43,6 +43,8 @@ from typing import Any
 
 import aiohttp
 import yaml
+from kaico.api.conventions import MANAGED_BY
+from kaico.workloads.status import report_body, report_name, report_status
 from kaico_dev.localcluster import GpuNodeSpec, LocalCluster, node_manifest
 
 from conformance.adapters import adapt_object
@@ -50,8 +52,6 @@ from conformance.engine import evaluate
 from conformance.facts_builder import facts_from_objects
 from conformance.parameters import Parameters
 from conformance.profile import parse_profile
-from kaico.api.conventions import MANAGED_BY
-from kaico.workloads.status import report_body, report_name, report_status
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE_FILE = REPO / "conformance" / "profiles" / "default.yaml"

@@ -1,0 +1,135 @@
+"""``kaico check`` against kube-score on the same one-object files (``make bench`` runs it).
+
+The files are made from ``$KAICO_SHARED/samples``: every YAML document of the samples, one per
+file, renamed so each file holds a distinct object, cycled until there are 1,000 and 10,000 of
+them. Both tools read the whole directory as a whole process with JSON output
+(``kaico check -f DIR -o json``, ``kube-score score -o json FILE...``). Each figure is the median
+wall time of several runs and the peak RSS of the process (``wait4``); the ratio is kaico over
+kube-score in the same run. kube-score is built from the Go module proxy into the tools cache by
+``hack/build-kube-score.sh``; without it (no Go, no proxy) the comparison is skipped with a
+message and kaico's own figures are still printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def sample_documents(samples: Path) -> list[dict]:
+    """Every object in the samples (Kubernetes-shaped documents only)."""
+    documents: list[dict] = []
+    for path in sorted(samples.rglob("*")):
+        if path.suffix not in (".yaml", ".yml") or not path.is_file():
+            continue
+        try:
+            loaded = list(yaml.safe_load_all(path.read_text(errors="replace")))
+        except yaml.YAMLError:
+            continue
+        for document in loaded:
+            if (isinstance(document, dict) and document.get("apiVersion") and document.get("kind")
+                    and isinstance(document.get("metadata"), dict) and document["metadata"].get("name")):
+                documents.append(document)
+    return documents
+
+
+def make_files(documents: list[dict], count: int, directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def renamed() -> Iterator[dict]:
+        index = 0
+        while True:
+            for document in documents:
+                copy = dict(document)
+                copy["metadata"] = {**document["metadata"], "name": f"{document['metadata']['name']}-{index}"}
+                index += 1
+                yield copy
+
+    for number, document in zip(range(count), renamed(), strict=False):
+        (directory / f"{number:05d}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def run_once(command: list[str]) -> tuple[float, int, int]:
+    """Wall seconds, peak RSS in bytes and exit code of one whole process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    _, status, usage = os.wait4(process.pid, 0)
+    took = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    error = process.stderr.read().decode(errors="replace")
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command[:3])} ... exited {process.returncode}: {error[-500:]}")
+    return took, usage.ru_maxrss * 1024, process.returncode
+
+
+def measure(command: list[str], repeat: int) -> tuple[float, int]:
+    runs = [run_once(command) for _ in range(repeat)]
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def find_kube_score() -> str | None:
+    explicit = os.environ.get("KUBE_SCORE")
+    if explicit:
+        return explicit
+    try:
+        built = subprocess.run([str(REPO / "hack" / "build-kube-score.sh")], capture_output=True, text=True,
+                               timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        print(f"cli vs kube-score: skipped, kube-score could not be built ({error})")
+        return None
+    if built.returncode != 0:
+        reason = (built.stderr.strip().splitlines() or ["no output"])[-1]
+        print(f"cli vs kube-score: skipped, kube-score is unavailable: {reason}")
+        return None
+    return built.stdout.strip().splitlines()[-1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--samples", type=Path,
+                        default=Path(os.environ.get("KAICO_SHARED", REPO.parent / "shared")) / "samples")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure, median taken (default 3)")
+    args = parser.parse_args(argv)
+    if not args.samples.is_dir():
+        print(f"cli vs kube-score: skipped, no samples at {args.samples} (set KAICO_SHARED)")
+        return 0
+    documents = sample_documents(args.samples)
+    kaico = str(Path(sys.executable).parent / "kaico")
+    kube_score = find_kube_score()
+    scratch = Path(tempfile.mkdtemp(prefix="kaico-cli-bench-"))
+    try:
+        print(f"cli vs kube-score: one-object files cycled from {len(documents)} sample objects, "
+              f"median of {args.repeat} runs, peak RSS of the process")
+        print(f"{'files':>7}  {'kaico check':>18}  {'kube-score':>18}  {'time ratio':>10}  {'memory ratio':>12}")
+        for size in args.sizes:
+            directory = scratch / str(size)
+            make_files(documents, size, directory)
+            files = sorted(str(p) for p in directory.iterdir())
+            k_time, k_rss = measure([kaico, "check", "-f", str(directory), "-o", "json"], args.repeat)
+            if kube_score is None:
+                print(f"{size:>7}  {k_time:7.2f} s {k_rss / 2**20:5.0f} MiB  {'(skipped)':>18}")
+                continue
+            s_time, s_rss = measure([kube_score, "score", "-o", "json", *files], args.repeat)
+            print(f"{size:>7}  {k_time:7.2f} s {k_rss / 2**20:5.0f} MiB  {s_time:7.2f} s {s_rss / 2**20:5.0f} MiB"
+                  f"  {k_time / s_time:9.1f}x  {k_rss / s_rss:11.1f}x", flush=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
