@@ -27,6 +27,7 @@ import asyncio
 import copy
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -373,7 +374,10 @@ async def bench_operator(api: Api, setup: Setup, floor: Floor, args: argparse.Na
     memory.start()
     profiler = None
     if args.py_spy:
-        profiler = subprocess.Popen(["py-spy", "record", "--pid", str(process.pid), "--rate", "50",
+        py_spy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        if py_spy is None:
+            raise SystemExit("--py-spy: py-spy is not installed (pip install py-spy)")
+        profiler = subprocess.Popen([py_spy, "record", "--pid", str(process.pid), "--rate", "50",
                                      "--format", "speedscope", "-o", str(Path(args.work_dir) / "startup.speedscope.json"),
                                      "--duration", str(args.py_spy)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
