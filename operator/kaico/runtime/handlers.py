@@ -159,6 +159,10 @@ class WorkloadHandlers:
         workload = indexes.workload(key)
         if workload is None:
             await self.controller.not_a_target(key, _group(body), indexes)
+        elif event["type"] is None:
+            # The initial listing: one coalesced pass with a bounded number of evaluations in
+            # flight, instead of one evaluation per kopf worker all at once.
+            self.controller.schedule_listed(indexes, key)
         else:
             await self.controller.evaluate_workload(workload, indexes)
 

@@ -3,13 +3,22 @@
 Handlers (``kaico.runtime.handlers``) call into it with kopf's read-only indexes; it decides which
 workloads to evaluate under which profiles, runs the engine, records the results for the metrics
 and hands each report to the writer. Changes to related objects are coalesced: a burst of Node or
-Service events schedules the affected workloads once, after a short delay, instead of once per
-event (an operator start lists every object at once).
+Service events schedules the affected workloads once, after the burst has been quiet for a short
+while, instead of once per event (an operator start lists every object at once).
+
+Each workload is evaluated once per settled input: an evaluation is skipped when the same
+workload object was already evaluated (or is being evaluated) under the same profile version
+with the same facts. A start lists every target and then handles the profile, which used to
+evaluate every workload twice; now the number of evaluations during start-up is at most
+workloads x profiles, whatever the number of fact objects (tests/unit/kaico/workloads/
+test_start_up_evaluations.py). The periodic pass re-evaluates regardless: time alone changes
+results (a waiver expires).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -48,6 +57,9 @@ class EvaluationObserver(Protocol):
 COALESCE_SECONDS = 0.5
 # A failed report write is tried again this much later.
 WRITE_RETRY_SECONDS = 5.0
+# A burst that keeps going (a taint added to 200 nodes one by one) is flushed at the latest this
+# long after its first event, so a long burst still makes progress.
+COALESCE_MAX_SECONDS = 5.0
 # Evaluations (and so report writes) in flight at once during a pass over many workloads: the
 # writes are independent, and one at a time would make a start-up take a round trip per request.
 PARALLEL_EVALUATIONS = 16
@@ -123,6 +135,13 @@ class Controller:
         self._last_facts: dict[str, ClusterFacts] = {}
         self._pending: set[WorkloadKey] = set()
         self._pending_all = False
+        # A Node changed: every workload that asks for accelerators (resolved once per flush,
+        # not once per Node event).
+        self._pending_accelerators = False
+        self._last_event = 0.0
+        # (workload key, profile) -> the inputs of its last (or running) evaluation: the workload
+        # object, the profile's (uid, generation) and the facts version.
+        self._evaluated: dict[tuple[WorkloadKey, str], tuple[ServingWorkload, tuple[Any, Any], int, Any]] = {}
         self._flush_task: asyncio.Task[None] | None = None
         self._retry: set[WorkloadKey] = set()
         self._profiles_seen: dict[str, tuple[str | None, int | None]] = {}
@@ -186,11 +205,18 @@ class Controller:
         if listing and previous is None:
             return
         self._facts_version += 1
-        workloads = indexes.all_workloads()
-        asks = self.asks_for_accelerators(indexes)
+        changed = [value for value in (facts, previous) if value is not None]
+        if any(value.nodes for value in changed):
+            # Every Node event would otherwise scan every workload: resolve it once per flush.
+            self._pending_accelerators = True
+            changed = [dataclasses.replace(value, nodes=()) for value in changed]
         affected: set[WorkloadKey] = set()
-        for value in (facts, previous):
-            if value is not None:
+        empty = ClusterFacts(known=frozenset())
+        changed = [value for value in changed if dataclasses.replace(value, known=frozenset()) != empty]
+        if changed:
+            workloads = indexes.all_workloads()
+            asks = self.asks_for_accelerators(indexes)
+            for value in changed:
                 affected |= affected_workloads(value, workloads, asks)
         self.schedule(indexes, affected)
 
@@ -203,36 +229,74 @@ class Controller:
 
     def schedule(self, indexes: Indexes, keys: Iterable[WorkloadKey] = (), everything: bool = False) -> None:
         self._indexes = indexes
+        keys = set(keys)
+        if keys:
+            # Asked for by name (a report was deleted, a namespace relabelled): evaluate even
+            # if the inputs look unchanged.
+            names = [e.name for e in indexes.profile_entries()]
+            for key in keys:
+                for name in names:
+                    self._evaluated.pop((key, name), None)
+        self._enqueue(indexes, keys, everything)
+
+    def schedule_listed(self, indexes: Indexes, key: WorkloadKey) -> None:
+        """A target seen in the initial listing: evaluate it in the coalesced pass (skipped
+        when the profile's own pass got to it first)."""
+        self._enqueue(indexes, (key,), False)
+
+    def _enqueue(self, indexes: Indexes, keys: Iterable[WorkloadKey], everything: bool) -> None:
+        self._indexes = indexes
         self._pending.update(keys)
         self._pending_all = self._pending_all or everything
-        if (self._pending or self._pending_all) and (self._flush_task is None or self._flush_task.done()):
+        self._last_event = time.monotonic()
+        if (self._pending or self._pending_all or self._pending_accelerators) and (
+                self._flush_task is None or self._flush_task.done()):
             self._flush_task = asyncio.get_running_loop().create_task(self._flush())
 
     async def _flush(self) -> None:
-        await asyncio.sleep(COALESCE_SECONDS)
-        indexes = self._indexes
-        keys, everything = self._pending, self._pending_all
-        self._pending, self._pending_all = set(), False
-        if indexes is None:
-            return
-        workloads = indexes.all_workloads() if everything else [
-            w for w in (indexes.workload(k) for k in sorted(keys)) if w is not None
-        ]
-        await self.evaluate_many(workloads, indexes)
+        """Evaluate what is pending once the burst is quiet for COALESCE_SECONDS (or has lasted
+        COALESCE_MAX_SECONDS), until nothing is pending (what arrives during a flush is
+        taken by the next round)."""
+        while self._pending or self._pending_all or self._pending_accelerators:
+            first = time.monotonic()
+            while True:
+                quiet = self._last_event + COALESCE_SECONDS - time.monotonic()
+                left = first + COALESCE_MAX_SECONDS - time.monotonic()
+                if quiet <= 0 or left <= 0:
+                    break
+                await asyncio.sleep(min(quiet, left))
+            indexes = self._indexes
+            keys, everything, accelerators = self._pending, self._pending_all, self._pending_accelerators
+            self._pending, self._pending_all, self._pending_accelerators = set(), False, False
+            if indexes is None:
+                return
+            if everything:
+                workloads = indexes.all_workloads()
+            else:
+                if accelerators:
+                    asks = self.asks_for_accelerators(indexes)
+                    keys |= {workload_key(w) for w in indexes.all_workloads() if asks(w)}
+                workloads = [w for w in (indexes.workload(k) for k in sorted(keys)) if w is not None]
+            await self.evaluate_many(workloads, indexes)
 
     async def evaluate_many(
-        self, workloads: list[ServingWorkload], indexes: Indexes, only_profile: str | None = None
+        self, workloads: list[ServingWorkload], indexes: Indexes, only_profile: str | None = None,
+        force: bool = False,
     ) -> None:
-        limit = asyncio.Semaphore(PARALLEL_EVALUATIONS)
+        """Evaluate ``workloads`` with PARALLEL_EVALUATIONS in flight (a fixed number of
+        workers, not one task per workload: at 5,000 workloads the tasks alone weigh)."""
+        queue = iter(workloads)
 
-        async def one(workload: ServingWorkload) -> None:
-            async with limit:
-                await self.evaluate_workload(workload, indexes, only_profile)
+        async def worker() -> None:
+            for workload in queue:
+                try:
+                    await self.evaluate_workload(workload, indexes, only_profile, force)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:  # noqa: BLE001 - one workload must not stop the others
+                    logger.error("evaluating %s failed: %r", workload.ref, error)
 
-        outcomes = await asyncio.gather(*(one(w) for w in workloads), return_exceptions=True)
-        for workload, outcome in zip(workloads, outcomes, strict=True):
-            if isinstance(outcome, Exception):
-                logger.error("evaluating %s failed: %r", workload.ref, outcome)
+        await asyncio.gather(*(worker() for _ in range(min(PARALLEL_EVALUATIONS, len(workloads)))))
 
     def _retry_later(self, key: WorkloadKey) -> None:
         """A write failed (the API down, kaico's CRD being re-created): evaluate the target again
@@ -250,12 +314,16 @@ class Controller:
     # --- evaluation -------------------------------------------------------------------------------
 
     async def evaluate_workload(
-        self, workload: ServingWorkload, indexes: Indexes, only_profile: str | None = None
+        self, workload: ServingWorkload, indexes: Indexes, only_profile: str | None = None,
+        force: bool = False,
     ) -> None:
-        """Evaluate one workload under every valid profile (or one), and write the reports."""
+        """Evaluate one workload under every valid profile (or one), and write the reports.
+        Without ``force``, a profile under which the same workload object was already
+        evaluated with the same facts is skipped (its report is already what it would be)."""
         await self.served.ensure_discovered()
         self._indexes = indexes
         facts = self.cluster_facts(indexes)
+        version = self._facts_version
         key = workload_key(workload)
         namespace_labels = indexes.namespace_labels(key[1])
         waivers = indexes.namespace_waivers(key[1])
@@ -266,32 +334,47 @@ class Controller:
             if not selects(entry, workload, namespace_labels):
                 await self._unselect(key, entry.name, name, indexes)
                 continue
-            started = time.perf_counter()
-            try:
-                report = evaluate(workload, facts, entry.profile, self.clock(),
-                                  namespace_waivers=waivers)
-            except Exception:  # noqa: BLE001 - one bad evaluation must not stop the others
-                logger.exception("evaluating %s under %s failed", workload.ref, entry.name)
-                self.metrics.evaluation_failed(entry.name)
+            inputs = (workload, (entry.uid, entry.generation), version, waivers)
+            last = self._evaluated.get((key, entry.name))
+            if not force and last is not None and last[0] is workload and last[1:] == inputs[1:]:
                 continue
-            finally:
-                self.metrics.evaluation_took(time.perf_counter() - started)
-            self.metrics.evaluated(entry.name)
-            self.results.record(key, report)
-            if not workload.uid:
-                continue  # cannot own a report; only happens with a malformed body
-            try:
-                await self.writer.write(workload, entry, report, indexes.stored_report(key[1], name))
-                if self.policy_reports is not None:
-                    await self.policy_reports.write(workload, entry.name, name, report,
-                                                    indexes.policy_reports)
-            except (TimeoutError, ApiError, OSError) as error:
-                logger.warning("writing the report of %s failed (retried in %.0fs): %s",
-                               workload.ref, WRITE_RETRY_SECONDS, error)
-                self.metrics.evaluation_failed(entry.name)
-                self._retry_later(key)
+            self._evaluated[(key, entry.name)] = inputs
+            if not await self._evaluate_one(workload, key, entry, name, facts, waivers, indexes):
+                # Not written: the next pass must try again.
+                self._evaluated.pop((key, entry.name), None)
+
+    async def _evaluate_one(self, workload: ServingWorkload, key: WorkloadKey, entry: ProfileEntry,
+                            name: str, facts: ClusterFacts, waivers: Any, indexes: Indexes) -> bool:
+        """One evaluation and its write; False when either failed."""
+        started = time.perf_counter()
+        try:
+            report = evaluate(workload, facts, entry.profile, self.clock(),
+                              namespace_waivers=waivers)
+        except Exception:  # noqa: BLE001 - one bad evaluation must not stop the others
+            logger.exception("evaluating %s under %s failed", workload.ref, entry.name)
+            self.metrics.evaluation_failed(entry.name)
+            return False
+        finally:
+            self.metrics.evaluation_took(time.perf_counter() - started)
+        self.metrics.evaluated(entry.name)
+        self.results.record(key, report)
+        if not workload.uid:
+            return True  # cannot own a report; only happens with a malformed body
+        try:
+            await self.writer.write(workload, entry, report, indexes.stored_report(key[1], name))
+            if self.policy_reports is not None:
+                await self.policy_reports.write(workload, entry.name, name, report,
+                                                indexes.policy_reports)
+        except (TimeoutError, ApiError, OSError) as error:
+            logger.warning("writing the report of %s failed (retried in %.0fs): %s",
+                           workload.ref, WRITE_RETRY_SECONDS, error)
+            self.metrics.evaluation_failed(entry.name)
+            self._retry_later(key)
+            return False
+        return True
 
     async def _unselect(self, key: WorkloadKey, profile: str, name: str, indexes: Indexes) -> None:
+        self._evaluated.pop((key, profile), None)
         had_result = self.results.get(key, profile) is not None
         self.results.forget(key, profile)
         if had_result or indexes.stored_report(key[1], name) is not None:
@@ -317,6 +400,7 @@ class Controller:
         clean-up when kaico is not running."""
         self.results.forget_workload(key)
         for entry in indexes.profile_entries():
+            self._evaluated.pop((key, entry.name), None)
             name = report_name(key[0], key[2], entry.name, api_group)
             if indexes.stored_report(key[1], name) is None:
                 self.writer.forget(key[1], name)
@@ -382,7 +466,7 @@ class Controller:
             self._profiles_seen[entry.name] = seen
             if entry.error is not None:
                 logger.warning("profile %s is invalid: %s", entry.name, "; ".join(entry.error.problems))
-            await self.run_profile(entry, indexes)
+            await self.run_profile(entry, indexes, periodic=False)
         await self.publish_profile_status(entry, current_status, current_version)
 
     async def profile_tick(self, entry: ProfileEntry, current_status: dict[str, Any] | None,
@@ -399,25 +483,31 @@ class Controller:
             await self.run_profile(entry, indexes)
         await self.publish_profile_status(entry, current_status, current_version)
 
-    async def run_profile(self, entry: ProfileEntry, indexes: Indexes) -> None:
+    async def run_profile(self, entry: ProfileEntry, indexes: Indexes, periodic: bool = True) -> None:
+        """Every workload under the profile. The periodic pass (``periodic``) evaluates them all
+        again with freshly merged facts; the pass after a profile event skips what was already
+        evaluated under this profile version (at a start, the listing's own evaluations)."""
         self._running.add(entry.name)
         try:
-            await self._run_profile(entry, indexes)
+            await self._run_profile(entry, indexes, periodic)
         finally:
             self._running.discard(entry.name)
 
-    async def _run_profile(self, entry: ProfileEntry, indexes: Indexes) -> None:
+    async def _run_profile(self, entry: ProfileEntry, indexes: Indexes, periodic: bool) -> None:
         self._last_full_run[entry.name] = time.monotonic()
-        self._facts_version += 1  # a full pass also rebuilds the facts from the indexes
+        if periodic:
+            self._facts_version += 1  # a periodic pass also rebuilds the facts from the indexes
         if entry.profile is None:
             # An invalid profile evaluates nothing; its old results must not linger in metrics.
             self.results.forget_profile(entry.name)
             return
         workloads = indexes.all_workloads()
-        await self.evaluate_many(workloads, indexes, only_profile=entry.name)
+        await self.evaluate_many(workloads, indexes, only_profile=entry.name, force=periodic)
+        # Reports of the workloads the profile selects stay (a skipped evaluation may still be
+        # in flight in another pass, so its result need not be recorded yet).
         desired = {
             (namespace_of(w.namespace), report_name(w.kind, w.name, entry.name, w.api_group))
-            for w in workloads if self.results.get(workload_key(w), entry.name) is not None
+            for w in workloads if selects(entry, w, indexes.namespace_labels(workload_key(w)[1]))
         }
         await self._collect_stale_reports(entry.name, desired, indexes)
 
@@ -457,5 +547,7 @@ class Controller:
     def profile_deleted(self, name: str) -> None:
         self.results.forget_profile(name)
         self.writer.forget_profile(name)
+        for item in [k for k in self._evaluated if k[1] == name]:
+            del self._evaluated[item]
         self._profiles_seen.pop(name, None)
         self._last_full_run.pop(name, None)

@@ -68,7 +68,7 @@ def test_the_periodic_pass_publishes_no_status_while_the_profiles_full_pass_runs
         controller = Controller(writer, Results(), None, None, lambda: datetime.now(UTC))
         release = asyncio.Event()
 
-        async def full_pass(entry_, indexes):
+        async def full_pass(entry_, indexes, periodic=True):
             await release.wait()
 
         controller._run_profile = full_pass
