@@ -106,7 +106,7 @@ def indexes_for(profiles: list[str]) -> tuple[Indexes, dict]:
     entries = {name: [profile_entry({"apiVersion": "kaico.dev/v1alpha1", "kind": "ConformanceProfile",
                                      "metadata": {"name": name, "uid": name, "generation": 1},
                                      "spec": {"includeAllChecks": True}})] for name in profiles}
-    return Indexes(workloads, facts, entries, {}, {}), facts
+    return Indexes(workloads, facts, entries, {}, {}, {}), facts
 
 
 @pytest.fixture(autouse=True)
