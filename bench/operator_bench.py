@@ -381,10 +381,11 @@ async def bench_operator(api: Api, setup: Setup, floor: Floor, args: argparse.Na
         py_spy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
         if py_spy is None:
             raise SystemExit("--py-spy: py-spy is not installed (pip install py-spy)")
+        time.sleep(0.5)  # py-spy cannot attach before the interpreter is up
         profiler = subprocess.Popen([py_spy, "record", "--pid", str(process.pid), "--rate", "50",
                                      "--format", "speedscope", "-o", str(Path(args.work_dir) / "startup.speedscope.json"),
                                      "--duration", str(args.py_spy)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+                                    stdout=subprocess.DEVNULL, stderr=(Path(args.work_dir) / "py-spy.log").open("ab"))
     results: dict[str, Any] = {"workloads": count}
     try:
         done = await watch.until(lambda: expected <= watch.with_status.keys(), args.timeout)
