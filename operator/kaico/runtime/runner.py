@@ -37,6 +37,7 @@ from kaico.kube.client import KubeClient
 from kaico.kube.config import Credentials
 from kaico.kube.discovery import ServedResources
 from kaico.kube.lease import ElectionConfig, LeaderElector
+from kaico.runtime import kopf_toggles
 from kaico.runtime.handlers import RECOVERY_AUDIT_DELAY, register
 from kaico.runtime.health import WatchHealth
 from kaico.runtime.metrics import Metrics, http_app, start_http_server
@@ -151,6 +152,8 @@ class Operator:
         settings.posting.enabled = False
         settings.watching.server_timeout = 300
         self._loop = asyncio.get_running_loop()
+        # kopf wakes every listed object at every index change at start-up (O(N^2)).
+        kopf_toggles.install()
         await self._use(await asyncio.to_thread(config.load))
         stop_flag = stop_flag or asyncio.Event()
         elector = LeaderElector(self.client, election) if election is not None else None
