@@ -79,7 +79,7 @@ class Writer:
         self.reports[workload.name] += 1
         return True
 
-    async def write_profile_status(self, name, status, current) -> bool:
+    async def write_profile_status(self, name, status, current, version=None) -> bool:
         return False
 
     async def delete(self, namespace, name) -> None:
