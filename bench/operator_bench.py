@@ -313,7 +313,7 @@ async def raw_floor(api: Api, setup: Setup) -> Floor:
         body["metadata"]["uid"] = setup.uids[item]
         workload = adapt_object(body, Parameters())
         assert workload is not None
-        report = report_body(f"floor-{name}", workload, "default", setup.profile_uid)
+        report = report_body(f"floor-{name}", workload, "default")
         report["metadata"]["labels"] = {FLOOR_LABEL: "true"}
         return report
 
