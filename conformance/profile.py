@@ -254,12 +254,17 @@ class Profile:
 
 
 def location_of(loc: tuple[Any, ...]) -> str:
+    """``spec.checks[2].id``; a key that is not a plain name (an unknown key the user wrote,
+    with spaces or newlines) is quoted and shortened, so a message stays one line."""
     path = ""
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        else:
-            path += ("." if path else "") + str(part)
+            continue
+        text = str(part)
+        if not text.isprintable() or " " in text or len(text) > 64:
+            text = repr(text[:64])
+        path += ("." if path else "") + text
     return path
 
 

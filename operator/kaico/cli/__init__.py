@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None,
         module = importlib.import_module(COMMANDS[args.command][0])
         return module.run(args, streams)
     except UsageError as error:
-        streams.stderr.write(f"kaico: {error}\n")
+        # One line, whatever the message quotes from the input (docs/cli.md, exit codes).
+        streams.stderr.write(f"kaico: {' '.join(str(error).split())}\n")
         return EXIT_UNUSABLE
 
 

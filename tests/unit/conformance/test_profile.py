@@ -184,3 +184,10 @@ def test_kubernetes_version_must_be_a_minor_with_a_checklist():
         assert ", ".join(supported_versions()) in problem
     newest = supported_versions()[-1]
     assert parse_profile(profile_document(kubernetesVersion=f"v{newest}.2")).spec.kubernetes_version
+
+
+def test_an_unknown_key_with_newlines_is_quoted_in_the_field_path():
+    with pytest.raises(ProfileError) as raised:
+        parse_profile(profile_document(**{"\n\n    ": None}))
+    [problem] = raised.value.problems
+    assert problem.startswith("spec.'\\n\\n    ': Extra inputs are not permitted") and "\n" not in problem
