@@ -503,6 +503,12 @@ class Controller:
             return
         workloads = indexes.all_workloads()
         await self.evaluate_many(workloads, indexes, only_profile=entry.name, force=periodic)
+        # Evaluations skipped here because the coalesced pass had them in flight (at a start)
+        # must end before the pass does: the profile's status would otherwise be published
+        # with partial counts, then again with the full ones.
+        flush = self._flush_task
+        if flush is not None and not flush.done() and flush is not asyncio.current_task():
+            await asyncio.shield(flush)
         # Reports of the workloads the profile selects stay (a skipped evaluation may still be
         # in flight in another pass, so its result need not be recorded yet).
         desired = {
