@@ -221,9 +221,16 @@ def _distinct(workloads: Iterable[WorkloadFact]) -> list[WorkloadFact]:
     return unique
 
 
+# The label a platform puts on an accelerator exporter's Service for kaico to find it.
+EXPORTER_LABEL = "kaico.dev/accelerator-exporter"
+
+
 def looks_like_accelerator_exporter(service: ServiceFact) -> bool:
-    """A Service in front of DCGM exporter (GPU Operator or the standalone chart)."""
-    if "dcgm-exporter" in service.name:
+    """A Service in front of an accelerator exporter: labelled ``kaico.dev/accelerator-exporter
+    =true``, or carrying the label the GPU Operator or the dcgm-exporter chart sets. Never by
+    its name: a name containing "dcgm-exporter" is anyone's to pick, and the operator proxies
+    requests to what this selects (issue 11's confused deputy)."""
+    if service.labels.get(EXPORTER_LABEL) == "true":
         return True
     if service.labels.get("app") in ("nvidia-dcgm-exporter", "dcgm-exporter"):
         return True

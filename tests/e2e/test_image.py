@@ -39,10 +39,11 @@ def locked(path: Path) -> dict[str, str]:
     return {canonicalize_name(name): version for name, version in pins}
 
 
-def test_the_base_is_a_slim_python_pinned_to_a_patch_version():
+def test_the_base_is_a_slim_python_pinned_to_a_patch_version_and_a_digest():
     (arg,) = [a for i, a in instructions() if i == "ARG" and a.startswith("PYTHON_IMAGE=")]
     image = arg.split("=", 1)[1]
-    assert re.fullmatch(r"python:3\.11\.\d+-slim-[a-z]+", image), image
+    # Tag for the reader, digest for the builder: a rebuilt tag cannot change the image.
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-[a-z]+@sha256:[0-9a-f]{64}", image), image
     froms = [a for i, a in instructions() if i == "FROM"]
     assert froms == ["${PYTHON_IMAGE} AS build", "${PYTHON_IMAGE}"]
 

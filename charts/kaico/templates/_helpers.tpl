@@ -74,3 +74,13 @@ app.kubernetes.io/component: cleanup
 {{- define "kaico.leaseName" -}}
 {{- printf "%s-leader" (include "kaico.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
+
+{{/* The metrics endpoint's scheme: HTTPS unless metrics.secure is turned off. */}}
+{{- define "kaico.metricsScheme" -}}
+{{- if .Values.metrics.secure }}HTTPS{{ else }}HTTP{{ end }}
+{{- end }}
+
+{{/* The Secret with the metrics serving certificate: the user's, or the one the chart makes. */}}
+{{- define "kaico.metricsTLSSecret" -}}
+{{- default (printf "%s-metrics-tls" (include "kaico.fullname" .)) .Values.metrics.tls.secretName }}
+{{- end }}

@@ -66,7 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics-service", action="append", default=[], metavar="NS/NAME:PORT",
                         help="exporter Service scraped through the API server proxy; repeatable")
     parser.add_argument("--no-scrape-discovered", action="store_true",
-                        help="do not scrape DCGM-exporter-like Services found in the cluster")
+                        help="do not scrape Services labelled kaico.dev/accelerator-exporter=true "
+                        "(or with the GPU Operator's dcgm-exporter app label) found in the cluster")
     probes = parser.add_argument_group("active probes (create pods and Jobs; off by default)")
     probes.add_argument("--active-probes", action="store_true", default=None,
                         help="run the secure-accelerator-access and gang-scheduling probes")

@@ -73,6 +73,10 @@ def add_probe_arguments(group: argparse._ActionsContainer) -> None:
                        f"(default: {ProbeOptions.image})")
     group.add_argument("--probe-timeout", type=float, default=ProbeOptions.timeout, metavar="SECONDS",
                        help=f"how long a probe waits for pods or Jobs (default: {ProbeOptions.timeout:.0f})")
+    group.add_argument("--probe-role", metavar="CLUSTERROLE",
+                       help="bind this ClusterRole to kaico itself in each namespace a probe "
+                       "creates (the chart's <release>-probe-namespace); default: none, kaico's "
+                       "own rights must cover the probes")
     group.add_argument("--gang-namespace", metavar="NS",
                        help="namespace prepared for the gang scheduler (e.g. with a Kueue "
                        "LocalQueue); default: a fresh namespace")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from kaico.cli.common import Streams, add_probe_arguments
+from kaico.cli.common import Streams, UsageError, add_probe_arguments
 
 DESCRIPTION = "Watch model-serving workloads, write ConformanceReports, serve /metrics."
 
@@ -24,6 +24,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy-reports", action="store_true",
                         help="also write each ConformanceReport's results as a PolicyReport "
                         "(openreports.io Report when served, else wgpolicyk8s.io PolicyReport)")
+    parser.add_argument("--metrics-auth", action="store_true",
+                        help="serve /metrics only to a bearer token the API server authenticates "
+                        "(TokenReview) whose user may get the URL /metrics (SubjectAccessReview); "
+                        "/healthz and /readyz stay open")
+    parser.add_argument("--metrics-cert", metavar="FILE",
+                        help="serve over HTTPS with this PEM certificate (needs --metrics-key)")
+    parser.add_argument("--metrics-key", metavar="FILE", help="the certificate's PEM private key")
+    exporters = parser.add_argument_group(
+        "accelerator exporters (read through the API server's service proxy for the cluster report)")
+    exporters.add_argument("--metrics-service", action="append", default=[], metavar="NS/NAME:PORT",
+                           help="exporter Service to scrape; repeatable (the chart grants proxy "
+                           "rights to exactly these)")
+    exporters.add_argument("--discover-exporters", action="store_true",
+                           help="also scrape Services labelled kaico.dev/accelerator-exporter=true "
+                           "or with the GPU Operator's dcgm-exporter app label (needs "
+                           "services/proxy in every namespace)")
     parser.add_argument("--per-target-metrics", action="store_true",
                         help="also export per-target series (namespace and name labels)")
     peering = parser.add_mutually_exclusive_group()
@@ -53,6 +69,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, streams: Streams) -> int:
+    from kaico.cluster.reader import service_proxy_path
+
+    for reference in args.metrics_service:
+        try:
+            service_proxy_path(reference)
+        except ValueError as error:
+            raise UsageError(f"--metrics-service {error}") from None
+    if bool(args.metrics_cert) != bool(args.metrics_key):
+        raise UsageError("--metrics-cert and --metrics-key go together")
+    if args.metrics_cert:
+        import ssl
+
+        from kaico.runtime.metrics import tls_context
+
+        try:  # a bad pair is a usage error now, not a traceback once the operator starts
+            tls_context(args.metrics_cert, args.metrics_key)
+        except (OSError, ssl.SSLError) as error:
+            raise UsageError(f"--metrics-cert {args.metrics_cert} / --metrics-key "
+                             f"{args.metrics_key}: {error.strerror or error}") from None
     from kaico.runtime.runner import run as run_operator
 
     return run_operator(args)

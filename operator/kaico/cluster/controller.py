@@ -121,9 +121,12 @@ class ClusterReports:
         probe_runner: ProbeRunner | None = None,
         on_repair: WriteObserver | None = None,
         policy_reports: ClusterPolicyReports | None = None,
+        gather_options: GatherOptions | None = None,
     ):
         self._client = client
         self._policy_reports = policy_reports  # with --policy-reports
+        # Which exporter Services the operator scrapes (its flags; by default none discovered).
+        self._gather_options = gather_options or GatherOptions(scrape_discovered=False)
         self._reader = reader
         self._results = results
         self._profiles = profiles
@@ -245,7 +248,7 @@ class ClusterReports:
             for entry in entries:
                 self._last_run[entry.name] = time.monotonic()
             try:
-                inventory = await gather_inventory(self._reader(), GatherOptions())
+                inventory = await gather_inventory(self._reader(), self._gather_options)
             except ReadError as error:
                 logger.warning("cannot read the cluster for its conformance report: %s", error)
                 return

@@ -12,7 +12,12 @@ autoscaler add nodes.
   pods bound or Running for the whole window (a gang scheduler holds it back whole).
 
 Every probe runs in its own namespace (or the gang namespace the user prepared), has a
-deadline, and cleans up in ``finally``. A probe that cannot reach a verdict (no accelerator node,
+deadline, and cleans up in ``finally``. A namespace kaico creates is labelled
+``kaico.dev/probe=true`` and Pod Security ``restricted``, and every probe pod satisfies
+``restricted`` (non-root, no privilege escalation, no capabilities, seccomp ``RuntimeDefault``):
+the chart's admission policy admits nothing else from kaico. With ``--probe-role`` kaico binds
+that ClusterRole to itself in each namespace it creates, so its pod and Job rights exist only
+there (the chart grants none cluster-wide). A probe that cannot reach a verdict (no accelerator node,
 no readable output) is ``inconclusive``, never a pass.
 
 The probes are blocking code over a ``ProbeApi``; ``LoopProbeApi`` sends each request to the
@@ -44,6 +49,14 @@ GANG = "gang_scheduling"
 DRA_DEVICE_CLASS = "gpu.nvidia.com"
 GPU_RESOURCE = "nvidia.com/gpu"
 PROBE_LABEL = "kaico.dev/probe"
+# The labels of a namespace kaico creates; the chart's ValidatingAdmissionPolicy requires both.
+PROBE_NAMESPACE_LABELS = {PROBE_LABEL: "true", "pod-security.kubernetes.io/enforce": "restricted"}
+PROBE_ROLE_BINDING = "kaico-probe"
+# Pod Security "restricted", which the probes need nothing beyond: counting /dev/nvidia* and
+# sleeping need no root and no capability.
+POD_SECURITY = {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,
+                "seccompProfile": {"type": "RuntimeDefault"}}
+CONTAINER_SECURITY = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
 COUNT_SCRIPT = (
     'n=0; for d in /dev/nvidia[0-9]*; do [ -e "$d" ] && n=$((n+1)); done; '
     'echo "RESULT: ACCELERATOR_COUNT=$n"'
@@ -62,6 +75,8 @@ class ProbeOptions:
     gang_negative_window: float = 30.0
     gang_negative_size: int = 1000
     poll_interval: float = 1.0
+    # A ClusterRole kaico binds to itself in each namespace it creates (``--probe-role``).
+    namespace_role: str | None = None
 
     @classmethod
     def from_args(cls, args: Any) -> ProbeOptions:
@@ -73,7 +88,8 @@ class ProbeOptions:
             labels[key] = value
         return cls(image=args.probe_image, timeout=args.probe_timeout,
                    gang_namespace=args.gang_namespace, gang_job_labels=labels,
-                   gang_negative_window=args.gang_negative_window)
+                   gang_negative_window=args.gang_negative_window,
+                   namespace_role=getattr(args, "probe_role", None) or None)
 
 
 # One request's budget; the probes poll, so a slow answer only delays the next poll.
@@ -171,16 +187,43 @@ class LoopProbeApi(ProbeApi):
                              f"{REQUEST_TIMEOUT:g}s") from None
 
 
-def _namespace(api: ProbeApi, prefix: str) -> str:
+def _subject(api: ProbeApi) -> dict[str, str]:
+    """Who kaico is (a SelfSubjectReview, which every authenticated identity may create), as a
+    RoleBinding subject."""
+    answer = api.create("/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                        {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview",
+                         "metadata": {"name": "kaico-probe"}})
+    username = str(((answer.get("status") or {}).get("userInfo") or {}).get("username") or "")
+    prefix, _, account = username.partition("system:serviceaccount:")
+    namespace, _, name = account.partition(":")
+    if not prefix and namespace and name:
+        return {"kind": "ServiceAccount", "namespace": namespace, "name": name}
+    if not username:
+        raise ProbeError("the API server did not say who kaico is (SelfSubjectReview)")
+    return {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": username}
+
+
+def _role_binding(role: str, subject: dict[str, str]) -> dict[str, Any]:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": PROBE_ROLE_BINDING},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [subject]}
+
+
+def _namespace(api: ProbeApi, prefix: str, options: ProbeOptions) -> str:
     api.pause(0)  # a stopping operator creates nothing more
     name = f"{prefix}-{secrets.token_hex(3)}"
     api.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                      "metadata": {"name": name, "labels": {PROBE_LABEL: "true"}}})
+                                      "metadata": {"name": name, "labels": PROBE_NAMESPACE_LABELS}})
     # Pods are refused until the namespace's default ServiceAccount exists. The caller only
     # learns the name on return, so a wait that ends otherwise (a timeout, the operator
-    # stopping) deletes the namespace here.
+    # stopping) deletes the namespace here. With a probe role, reading the ServiceAccount is
+    # itself granted by the new RoleBinding: the wait also covers its propagation.
     deadline = time.monotonic() + 30
     try:
+        if options.namespace_role:
+            api.create(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{name}/rolebindings",
+                       _role_binding(options.namespace_role, _subject(api)))
         while api.get(f"/api/v1/namespaces/{name}/serviceaccounts/default") is None:
             if time.monotonic() > deadline:
                 raise ProbeError(f"namespace {name} got no default ServiceAccount")
@@ -219,7 +262,8 @@ def accelerator_mode(inventory: ClusterInventory) -> tuple[str, str] | None:
 
 
 def _probe_container(name: str, image: str, granted: bool, mode: str) -> dict[str, Any]:
-    container: dict[str, Any] = {"name": name, "image": image, "command": ["sh", "-c", COUNT_SCRIPT]}
+    container: dict[str, Any] = {"name": name, "image": image, "command": ["sh", "-c", COUNT_SCRIPT],
+                                 "securityContext": CONTAINER_SECURITY}
     if granted:
         container["resources"] = ({"limits": {GPU_RESOURCE: "1"}} if mode == "device-plugin"
                                   else {"claims": [{"name": "accelerator"}]})
@@ -230,6 +274,7 @@ def _probe_pod(name: str, containers: list[dict[str, Any]], mode: str,
                node: str | None) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
+        "securityContext": POD_SECURITY,
         "containers": containers,
         "tolerations": [{"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}],
     }
@@ -284,7 +329,7 @@ def secure_access_probes(api: ProbeApi, inventory: ClusterInventory, options: Pr
     mode, _ = target
     namespace = None
     try:
-        namespace = _namespace(api, "kaico-probe-access")
+        namespace = _namespace(api, "kaico-probe-access", options)
         if mode == "dra":
             api.create(f"/apis/resource.k8s.io/v1/namespaces/{namespace}/resourceclaimtemplates",
                        _claim_template())
@@ -351,9 +396,10 @@ def _gang_job(name: str, size: int, options: ProbeOptions) -> dict[str, Any]:
             "parallelism": size, "completions": size, "backoffLimit": 0,
             "template": {
                 "metadata": {"labels": labels},
-                "spec": {"restartPolicy": "Never", "containers": [{
+                "spec": {"restartPolicy": "Never", "securityContext": POD_SECURITY, "containers": [{
                     "name": "worker", "image": options.image, "command": ["sh", "-c", "sleep 1"],
                     "resources": {"requests": resources, "limits": resources},
+                    "securityContext": CONTAINER_SECURITY,
                 }]},
             },
         },
@@ -385,7 +431,7 @@ def gang_probes(api: ProbeApi, options: ProbeOptions, log: Log) -> list[ProbeRes
     jobs: list[str] = []
     try:
         if namespace is None:
-            namespace = created_namespace = _namespace(api, "kaico-probe-gang")
+            namespace = created_namespace = _namespace(api, "kaico-probe-gang", options)
         jobs_path = f"/apis/batch/v1/namespaces/{namespace}/jobs"
         positive = f"kaico-gang-positive-{suffix}"
         api.create(jobs_path, _gang_job(positive, 2, options))

@@ -109,7 +109,9 @@ class GatherOptions:
     metrics_endpoints: tuple[str, ...] = ()
     # "namespace/name:port" Services scraped through the API server's service proxy.
     metrics_services: tuple[str, ...] = ()
-    # Also scrape, through the service proxy, Services that look like DCGM exporters.
+    # Also scrape, through the service proxy, Services labelled as accelerator exporters
+    # (``looks_like_accelerator_exporter``). The CLI does by default (the user's own rights);
+    # the operator only with --discover-exporters (it needs services/proxy everywhere then).
     scrape_discovered: bool = True
     scrape_timeout: float = 5.0
 

@@ -5,13 +5,23 @@ so a deleted target's series disappear with it (no stale series, no cleanup code
 only aggregates are exported (no namespace or name labels, whose cardinality grows with the
 cluster: kyverno#4959); per-target series need ``--per-target-metrics``. The evaluation-duration
 histogram carries no labels at all.
+
+With ``MetricsAuth`` (``--metrics-auth``, the chart's default) /metrics answers only a bearer
+token the API server authenticates whose user may ``get`` the non-resource URL ``/metrics``, as
+controller-runtime's secure metrics filter does; ``tls_context`` serves it over HTTPS. /healthz
+and /readyz stay open: the kubelet's probes carry no token.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import ssl
+import time
 from collections import Counter as Tally
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterator
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -181,13 +191,98 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def http_app(metrics: Metrics, is_ready: Callable[[], bool],
-             watches_ok: Callable[[], bool] = lambda: True) -> web.Application:
-    """/metrics; /healthz answers while the event loop runs; /readyz once the operator has
-    started watching (kopf's ready flag) and as long as no watch has been down for longer than
-    ``kaico.runtime.health.WATCH_DOWN_SECONDS``."""
+# (API path, body) -> (HTTP status, body text): one POST to the API server with kaico's identity.
+Review = Callable[[str, dict], Awaitable[tuple[int, str]]]
 
-    async def serve_metrics(_: web.Request) -> web.Response:
+METRICS_PATH = "/metrics"
+
+
+class MetricsAuth:
+    """Authenticate and authorise a scrape of /metrics with the API server.
+
+    A bearer token is reviewed (TokenReview); the user it names must be allowed ``get`` on
+    the non-resource URL ``/metrics`` (SubjectAccessReview). Answers: 200, 401 (no token or
+    not authenticated), 403 (authenticated, not allowed), 500 (the API server could not say).
+    A decision is remembered for ``ttl`` seconds per token (by its SHA-256, never the token
+    itself), so a scrape every 30 s costs two reviews a minute at most, and ``max_entries``
+    bounds the memory a flood of bad tokens can take. Failures to ask are never remembered.
+    """
+
+    def __init__(self, review: Review, ttl: float = 60.0, max_entries: int = 256,
+                 clock: Callable[[], float] = time.monotonic):
+        self._review = review
+        self._ttl = ttl
+        self._max_entries = max_entries
+        self._clock = clock
+        self._decisions: OrderedDict[str, tuple[float, int]] = OrderedDict()
+
+    async def status(self, authorization: str | None) -> int:
+        scheme, _, token = (authorization or "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return 401
+        key = hashlib.sha256(token.encode()).hexdigest()
+        now = self._clock()
+        cached = self._decisions.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            decision = await self._decide(token)
+        except Exception as error:  # noqa: BLE001 - an unanswerable review is a 500, not a crash
+            logger.warning("could not review a /metrics token: %s", error)
+            return 500
+        self._decisions[key] = (now + self._ttl, decision)
+        self._decisions.move_to_end(key)
+        while len(self._decisions) > self._max_entries:
+            self._decisions.popitem(last=False)
+        return decision
+
+    async def _decide(self, token: str) -> int:
+        reviewed = await self._ask("/apis/authentication.k8s.io/v1/tokenreviews", {
+            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}})
+        if not reviewed.get("authenticated"):
+            return 401
+        user = reviewed.get("user") or {}
+        spec = {"user": user.get("username", ""), "groups": user.get("groups") or [],
+                "nonResourceAttributes": {"path": METRICS_PATH, "verb": "get"}}
+        if user.get("uid"):
+            spec["uid"] = user["uid"]
+        if user.get("extra"):
+            spec["extra"] = user["extra"]
+        access = await self._ask("/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec})
+        return 200 if access.get("allowed") else 403
+
+    async def _ask(self, path: str, body: dict) -> dict:
+        status, text = await self._review(path, body)
+        if status >= 300:
+            raise RuntimeError(f"POST {path}: {status} {text[:200]}")
+        answer = json.loads(text)
+        return answer.get("status") or {} if isinstance(answer, dict) else {}
+
+
+def tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
+    """A server context for /metrics over HTTPS (TLS 1.2 or later) from PEM files."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+def http_app(metrics: Metrics, is_ready: Callable[[], bool],
+             watches_ok: Callable[[], bool] = lambda: True,
+             auth: MetricsAuth | None = None) -> web.Application:
+    """/metrics (behind ``auth`` when given); /healthz answers while the event loop runs;
+    /readyz once the operator has started watching (kopf's ready flag) and as long as no watch
+    has been down for longer than ``kaico.runtime.health.WATCH_DOWN_SECONDS``."""
+
+    async def serve_metrics(request: web.Request) -> web.Response:
+        if auth is not None:
+            status = await auth.status(request.headers.get("Authorization"))
+            if status != 200:
+                reason = {401: "Unauthorized", 403: "Forbidden"}.get(status, "Internal Server Error")
+                headers = {"WWW-Authenticate": 'Bearer realm="kaico"'} if status == 401 else None
+                return web.Response(status=status, text=f"{reason}\n", headers=headers)
         response = web.Response(body=metrics.exposition())
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response
@@ -209,9 +304,11 @@ def http_app(metrics: Metrics, is_ready: Callable[[], bool],
     return app
 
 
-async def start_http_server(app: web.Application, host: str, port: int) -> web.AppRunner:
+async def start_http_server(app: web.Application, host: str, port: int,
+                            tls: ssl.SSLContext | None = None) -> web.AppRunner:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    logger.info("metrics and health endpoints on http://%s:%d/metrics", host, port)
+    await web.TCPSite(runner, host, port, ssl_context=tls).start()
+    logger.info("metrics and health endpoints on %s://%s:%d/metrics", "https" if tls else "http",
+                host, port)
     return runner

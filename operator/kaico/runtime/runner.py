@@ -31,7 +31,7 @@ from conformance.cluster import ClusterInventory, ProbeResult
 from kaico.cluster.controller import ClusterReports
 from kaico.cluster.policyreports import ClusterPolicyReports
 from kaico.cluster.probes import LoopProbeApi, ProbeOptions, run_probes
-from kaico.cluster.reader import ClientReader
+from kaico.cluster.reader import ClientReader, GatherOptions
 from kaico.kube import config
 from kaico.kube.client import KubeClient
 from kaico.kube.config import Credentials
@@ -40,7 +40,7 @@ from kaico.kube.lease import ElectionConfig, LeaderElector
 from kaico.runtime import kopf_toggles
 from kaico.runtime.handlers import RECOVERY_AUDIT_DELAY, register
 from kaico.runtime.health import WatchHealth
-from kaico.runtime.metrics import Metrics, http_app, start_http_server
+from kaico.runtime.metrics import Metrics, MetricsAuth, http_app, start_http_server, tls_context
 from kaico.runtime.policy_handlers import register_policy_reports
 from kaico.state import Results
 from kaico.workloads.controller import Controller
@@ -58,7 +58,7 @@ class Operator:
     """The assembled operator; ``run`` blocks until a signal or ``stop_flag``."""
 
     def __init__(self, per_target_metrics: bool = False, probe_options: ProbeOptions | None = None,
-                 policy_reports: bool = False):
+                 policy_reports: bool = False, gather_options: GatherOptions | None = None):
         self.results = Results()
         self.credentials: Credentials | None = None
         self._client: KubeClient | None = None
@@ -82,6 +82,7 @@ class Operator:
             _clock, self.metrics.count_write, probe_runner=self._run_probes,
             on_repair=self.metrics.count_repair,
             policy_reports=cluster_policy_reports,
+            gather_options=gather_options,
         )
         self.metrics.cluster_samples = self.cluster.requirement_samples
         self.registry = kopf.OperatorRegistry()
@@ -138,6 +139,9 @@ class Operator:
         await self._use(credentials)
         return connection_info(credentials)
 
+    async def _review(self, path: str, body: dict[str, Any]) -> tuple[int, str]:
+        return await self.client().send("POST", path, body)
+
     async def run(
         self,
         namespaces: list[str],
@@ -146,6 +150,8 @@ class Operator:
         peering: bool,
         stop_flag: asyncio.Event | None = None,
         election: ElectionConfig | None = None,
+        metrics_auth: bool = False,
+        metrics_tls: tuple[str, str] | None = None,
     ) -> None:
         settings = kopf.OperatorSettings()
         # Handler logs stay logs: Events are kaico's deliberate output (transitions only).
@@ -164,10 +170,11 @@ class Operator:
         runner = None
         if metrics_port:
             # A standby is ready: ready to take over (a rollout of 2+ replicas must not stall).
+            auth = MetricsAuth(self._review) if metrics_auth else None
             runner = await start_http_server(
                 http_app(self.metrics, lambda: standby or self.ready.is_set(),
-                         lambda: standby or self.health.watches_ok()),
-                metrics_address, metrics_port,
+                         lambda: standby or self.health.watches_ok(), auth),
+                metrics_address, metrics_port, tls_context(*metrics_tls) if metrics_tls else None,
             )
         holding: asyncio.Task[None] | None = None
         try:
@@ -257,12 +264,15 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("kopf").setLevel(logging.WARNING)
     operator = Operator(per_target_metrics=args.per_target_metrics,
                         policy_reports=args.policy_reports,
-                        probe_options=ProbeOptions.from_args(args))
+                        probe_options=ProbeOptions.from_args(args),
+                        gather_options=GatherOptions(metrics_services=tuple(args.metrics_service),
+                                                     scrape_discovered=args.discover_exporters))
     namespaces = [] if args.all_namespaces else list(args.namespace)
+    tls = (args.metrics_cert, args.metrics_key) if args.metrics_cert else None
     try:
         election = election_config(args)
         asyncio.run(operator.run(namespaces, args.metrics_address, args.metrics_port, args.peering,
-                                 election=election))
+                                 election=election, metrics_auth=args.metrics_auth, metrics_tls=tls))
     except (config.ConfigError, ValueError) as error:
         sys.stderr.write(f"kaico: {error}\n")
         return 2

@@ -12,9 +12,11 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -114,11 +116,47 @@ def kaico_executable() -> str:
     return kaico
 
 
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A throwaway serving certificate for 127.0.0.1 (what the chart's Secret holds in a pod)."""
+    cert, key = directory / "metrics-tls.crt", directory / "metrics-tls.key"
+    if not cert.exists():
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                       check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def local_args(args: list[str], directory: Path) -> list[str]:
+    """The pod's arguments, with the certificate the pod mounts replaced by a local one."""
+    if not any(a.startswith("--metrics-cert=") for a in args):
+        return args
+    cert, key = self_signed_certificate(directory)
+    swapped = {"--metrics-cert": f"--metrics-cert={cert}", "--metrics-key": f"--metrics-key={key}"}
+    return [swapped.get(a.partition("=")[0], a) for a in args]
+
+
+def fetch(url: str, token: str | None = None) -> tuple[int, str]:
+    """GET URL (http or https; the self-signed certificate is accepted): status and body."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=5, context=context) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
 @contextmanager
-def operator_as(kubeconfig: Path, args: list[str], log: Path) -> Iterator[int]:
-    """`kaico run ARGS` authenticated by KUBECONFIG; yields its metrics port (loopback)."""
+def operator_as(kubeconfig: Path, args: list[str], log: Path) -> Iterator[str]:
+    """`kaico run ARGS` authenticated by KUBECONFIG; yields its metrics base URL (loopback,
+    https when ARGS serve TLS)."""
     kaico = kaico_executable()
     env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    args = local_args(args, log.parent)
+    scheme = "https" if any(a.startswith("--metrics-cert=") for a in args) else "http"
     # A free port can be taken by another process before kaico binds it: try a few.
     for _attempt in range(3):
         port = free_port()
@@ -134,8 +172,7 @@ def operator_as(kubeconfig: Path, args: list[str], log: Path) -> Iterator[int]:
             if process.poll() is not None:
                 return "exited"
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2):
-                    return True
+                return fetch(f"{scheme}://127.0.0.1:{port}/readyz")[0] == 200
             except OSError:
                 return False
 
@@ -147,7 +184,7 @@ def operator_as(kubeconfig: Path, args: list[str], log: Path) -> Iterator[int]:
     else:
         raise AssertionError(f"kaico run found no free port:\n{log.read_text()}")
     try:
-        yield port
+        yield f"{scheme}://127.0.0.1:{port}"
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -588,7 +625,7 @@ def test_the_operator_works_with_exactly_the_scoped_charts_permissions(e2e_clust
     )
     args = deployment_args(e2e_cluster, namespace, f"{release}-kaico")
     log = tmp_path / "operator.log"
-    with operator_as(kubeconfig, args, log) as port:
+    with operator_as(kubeconfig, args, log) as base:
         (report,) = wait_for(
             lambda: reports_for(e2e_cluster, watched, "llm", "flow"), 60, "the report"
         )
@@ -597,8 +634,8 @@ def test_the_operator_works_with_exactly_the_scoped_charts_permissions(e2e_clust
             30,
             "the report's status",
         )
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-            metrics = response.read().decode()
+        status, metrics = fetch(f"{base}/metrics", e2e_cluster.admin_token)
+        assert status == 200, metrics
     assert 'kaico_targets{conformant="false",kind="Deployment",profile="flow"} 1.0' in metrics or (
         'kaico_targets{conformant="true",kind="Deployment",profile="flow"} 1.0' in metrics
     ), metrics

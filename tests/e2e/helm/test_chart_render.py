@@ -61,10 +61,12 @@ def test_defaults_render_the_operator_its_identity_rbac_service_and_profile(rend
         # The reports in the built-in view and edit roles (rbac-user-roles.yaml).
         "ClusterRole",
         "ClusterRole",
+        "ClusterRole",  # <fullname>-metrics-reader, for whoever scrapes /metrics
         "ClusterRoleBinding",
         "ClusterRoleBinding",
         "ConformanceProfile",
         "Deployment",
+        "Secret",  # the self-signed serving certificate of /metrics
         "Service",
         "ServiceAccount",
     ]
@@ -117,9 +119,11 @@ def test_probes_and_the_metrics_port_line_up(render):
     assert container["ports"] == [{"name": "metrics", "containerPort": 9100, "protocol": "TCP"}]
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         assert container[probe]["httpGet"]["port"] == "metrics"
+        assert container[probe]["httpGet"]["scheme"] == "HTTPS"
     service = find(objects, "Service")
     assert service["spec"]["ports"] == [
-        {"name": "metrics", "port": 9200, "targetPort": "metrics", "protocol": "TCP"}
+        {"name": "metrics", "port": 9200, "targetPort": "metrics", "protocol": "TCP",
+         "appProtocol": "https"}
     ]
     pod_labels = find(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= pod_labels.items()
@@ -177,22 +181,34 @@ def test_per_target_metrics_is_a_flag(render):
 @pytest.mark.helm
 def test_rbac_reads_what_is_watched_and_writes_only_kaicos_own_objects(render):
     objects = render()
+    reviews = [{"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"],
+                "verbs": ["create"]},
+               {"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"],
+                "verbs": ["create"]}]
     for role in (o for o in objects if o["kind"] in ("ClusterRole", "Role")):
         for rule in role["rules"]:
+            if "nonResourceURLs" in rule:  # <fullname>-metrics-reader, bound to no one here
+                assert role["metadata"]["name"] == "kaico-metrics-reader"
+                assert rule == {"nonResourceURLs": ["/metrics"], "verbs": ["get"]}
+                continue
             assert "*" not in rule["apiGroups"] + rule["resources"] + rule["verbs"], rule
             writes = set(rule["verbs"]) & WRITE_VERBS
-            if not writes:
+            if not writes or rule in reviews:  # a review is a question, stored nowhere
                 continue
             # Writes: kaico.dev objects, and Events (create/patch only).
             if rule["apiGroups"] == [""]:
                 assert rule["resources"] == ["events"] and writes == {"create"}, rule
             else:
                 assert rule["apiGroups"] == ["kaico.dev"], rule
+    assert all(r in rules_of(objects, "kaico") for r in reviews)
+    assert not any(r in rules_of(render("metrics.secure=false"), "kaico") for r in reviews)
     granted = {}
     # The operator's own roles: not those that extend the built-in user roles by aggregation.
     bound = {b["roleRef"]["name"] for b in objects if b["kind"] in ("ClusterRoleBinding", "RoleBinding")}
     for role in (o for o in objects if o["kind"] == "ClusterRole" and o["metadata"]["name"] in bound):
         for rule in role["rules"]:
+            if "nonResourceURLs" in rule:
+                continue
             if rule.get("resourceNames"):
                 # Named objects only: cluster-autoscaler's status ConfigMap, get only.
                 assert rule == {
@@ -205,8 +221,10 @@ def test_rbac_reads_what_is_watched_and_writes_only_kaicos_own_objects(render):
             for group in rule["apiGroups"]:
                 for resource in rule["resources"]:
                     granted.setdefault((group, resource), set()).update(rule["verbs"])
-    # No secrets, pods or exec: kaico reads manifests, not workloads' data.
-    assert not {r for _, r in granted} & {"secrets", "pods", "pods/exec", "configmaps"}
+    # No secrets, pods or exec: kaico reads manifests, not workloads' data. No service proxy
+    # either: by default kaico reads no exporter (acceleratorExporters.services names them).
+    assert not {r for _, r in granted} & {"secrets", "pods", "pods/exec", "configmaps",
+                                          "services/proxy"}
     for (group, resource), verbs in granted.items():
         if group in WORKLOAD_GROUPS:
             assert verbs == set(READ), (group, resource, verbs)
@@ -247,7 +265,7 @@ def test_watching_named_namespaces_binds_namespaced_rights_only_there(render):
     assert "ClusterRole" not in {o["kind"] for o in objects if "inventory" in o["metadata"]["name"]}
     inventory = render("operator.watchNamespaces={serving}", "rbac.clusterWideInventory=true")
     rules = find(inventory, "ClusterRole", "kaico-inventory")["rules"]
-    assert {v for rule in rules for v in rule["verbs"]} == {"list", "watch", "get"}
+    assert {v for rule in rules for v in rule["verbs"]} == {"list", "watch"}
     assert find(inventory, "ClusterRoleBinding", "kaico-inventory")["roleRef"]["name"] == (
         "kaico-inventory"
     )
@@ -259,7 +277,7 @@ def test_watching_named_namespaces_binds_namespaced_rights_only_there(render):
 @pytest.mark.helm
 def test_rbac_can_be_left_to_the_user(render):
     objects = render("rbac.create=false", "serviceAccount.create=false", "serviceAccount.name=ops")
-    assert kinds(objects) == ["ConformanceProfile", "Deployment", "Service"]
+    assert kinds(objects) == ["ConformanceProfile", "Deployment", "Secret", "Service"]
     assert find(objects, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == "ops"
 
 
@@ -292,6 +310,17 @@ def test_service_monitor_scrapes_the_metrics_service(render):
     (endpoint,) = monitor["spec"]["endpoints"]
     assert endpoint["port"] == service["spec"]["ports"][0]["name"]
     assert endpoint["path"] == "/metrics"
+    # The secure endpoint: HTTPS, Prometheus' own token, the self-signed certificate accepted.
+    assert endpoint["scheme"] == "https"
+    assert endpoint["bearerTokenFile"] == "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    assert endpoint["tlsConfig"] == {"insecureSkipVerify": True}
+    ca = {"ca": {"secret": {"name": "kaico-ca", "key": "ca.crt"}}, "serverName": "kaico"}
+    values = {"metrics": {"serviceMonitor": {"enabled": True, "tlsConfig": ca}}}
+    (endpoint,) = find(render(values=values), "ServiceMonitor")["spec"]["endpoints"]
+    assert endpoint["tlsConfig"] == ca
+    (plain,) = find(render("metrics.serviceMonitor.enabled=true", "metrics.secure=false"),
+                    "ServiceMonitor")["spec"]["endpoints"]
+    assert not {"scheme", "bearerTokenFile", "tlsConfig"} & plain.keys()
 
 
 @pytest.mark.helm
@@ -393,7 +422,10 @@ def test_uninstall_runs_kaico_cleanup_after_the_operator_is_gone(render):
         annotations = obj["metadata"]["annotations"]
         # post-delete: the release's objects (the operator among them) are already deleted.
         assert annotations["helm.sh/hook"] == "post-delete"
-        assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
+        # hook-failed too: a hook that fails or times out leaves no ClusterRole behind.
+        assert annotations["helm.sh/hook-delete-policy"] == (
+            "before-hook-creation,hook-succeeded,hook-failed"
+        )
         assert obj["metadata"]["name"] == "kaico-cleanup"
     # Its identity and permissions exist before the Pod that uses them.
     weight = {o["kind"]: int(o["metadata"]["annotations"]["helm.sh/hook-weight"]) for o in hooks}

@@ -3,6 +3,7 @@ coroutines on the operator's event loop, answer like the CLI's transport, stay b
 and a stopping operator ends the probes at their next pause."""
 
 import asyncio
+import json
 import threading
 import time
 
@@ -138,3 +139,63 @@ def test_a_namespace_whose_wait_is_cut_short_is_deleted_not_left_behind():
     assert len(deleted) == 1 and deleted[0].startswith("/api/v1/namespaces/kaico-probe-gang-")
     # No pod or Job was created in it.
     assert not any("/jobs" in path or "/pods" in path for _, path in api.calls)
+
+
+class RecordsCreations(cluster_probes.ProbeApi):
+    """Answers every call; a SelfSubjectReview says kaico is the chart's ServiceAccount."""
+
+    def __init__(self, username="system:serviceaccount:kaico-system:kaico"):
+        super().__init__()
+        self.created = []
+        self.username = username
+
+    def send(self, method, path, body, accept):
+        if method == "POST":
+            self.created.append((path, body))
+            if path.endswith("/selfsubjectreviews"):
+                return 201, json.dumps({"status": {"userInfo": {"username": self.username}}}).encode()
+            return 201, b"{}"
+        return 200, b"{}"
+
+
+def test_a_probe_namespace_is_labelled_restricted_and_kaico_binds_the_probe_role_to_itself_there():
+    api = RecordsCreations()
+    name = cluster_probes._namespace(api, "kaico-probe-gang", ProbeOptions(namespace_role="kaico-probe-namespace"))
+    (ns_path, namespace), (review_path, _), (binding_path, binding) = api.created
+    assert ns_path == "/api/v1/namespaces" and namespace["metadata"]["name"] == name
+    assert namespace["metadata"]["labels"] == {"kaico.dev/probe": "true",
+                                               "pod-security.kubernetes.io/enforce": "restricted"}
+    assert review_path == "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+    assert binding_path == f"/apis/rbac.authorization.k8s.io/v1/namespaces/{name}/rolebindings"
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                  "name": "kaico-probe-namespace"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "namespace": "kaico-system", "name": "kaico"}]
+    # A person running `kaico cluster --probe-role` binds it to their user; without the flag, nothing.
+    person = RecordsCreations("alice@example.com")
+    cluster_probes._namespace(person, "kaico-probe-gang", ProbeOptions(namespace_role="r"))
+    assert person.created[-1][1]["subjects"] == [
+        {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "alice@example.com"}]
+    plain = RecordsCreations()
+    cluster_probes._namespace(plain, "kaico-probe-gang", ProbeOptions())
+    assert [path for path, _ in plain.created] == ["/api/v1/namespaces"]
+
+
+def test_every_probe_pod_meets_pod_security_restricted():
+    options = ProbeOptions()
+    pods = [cluster_probes._probe_pod("p", [cluster_probes._probe_container("c", options.image, granted, mode)],
+                                      mode, None)["spec"]
+            for granted in (True, False) for mode in ("dra", "device-plugin")]
+    pods.append(cluster_probes._gang_job("g", 2, options)["spec"]["template"]["spec"])
+    for spec in pods:
+        assert spec["securityContext"]["runAsNonRoot"] is True and spec["securityContext"]["runAsUser"] > 0
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        for container in spec["containers"]:
+            assert container["securityContext"] == {"allowPrivilegeEscalation": False,
+                                                    "capabilities": {"drop": ["ALL"]}}
+        assert not {"hostNetwork", "hostPID", "hostIPC", "volumes"} & spec.keys()
+
+
+def test_the_probe_role_is_a_flag_of_both_commands():
+    for command in ("run", "cluster"):
+        args = build_parser().parse_args([command, "--probe-role", "kaico-probe-namespace"])
+        assert ProbeOptions.from_args(args).namespace_role == "kaico-probe-namespace"
