@@ -181,9 +181,10 @@ sed -n '/^NOTES:/,$p' "$WORK/helm-install.txt"
 if [ "$OPERATOR" = pod ]; then
   "$KUBECTL" -n "$NAMESPACE" rollout status "deployment/$RELEASE" --timeout="$TIMEOUT"
 else
-  # The Deployment's own flags, with the metrics endpoint moved to a free loopback port.
+  # The Deployment's own flags, with the metrics endpoint moved to a free loopback port, served
+  # plain: the pod's mounted certificate (metrics.secure) is not here.
   args="$("$KUBECTL" -n "$NAMESPACE" get "deployment/$RELEASE" -o jsonpath='{.spec.template.spec.containers[0].args}')"
-  mapfile -t operator_args < <(python3 -c 'import json,sys; print("\n".join(json.loads(sys.argv[1])))' "$args")
+  mapfile -t operator_args < <(python3 -c 'import json,sys; print("\n".join(a for a in json.loads(sys.argv[1]) if not a.startswith(("--metrics-auth", "--metrics-cert=", "--metrics-key="))))' "$args")
   sa_kubeconfig="$WORK/serviceaccount.kubeconfig"
   serviceaccount_kubeconfig "$RELEASE" "$sa_kubeconfig"
   log "starting: kaico run ${operator_args[*]} (as system:serviceaccount:$NAMESPACE:$RELEASE)"
