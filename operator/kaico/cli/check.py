@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+from dataclasses import replace
 
 from kaico.cli.common import EXIT_FAILED, EXIT_OK, Streams, UsageError, load_profile
 
@@ -44,6 +45,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the input is a fragment, not the whole application: a check that "
                         "looks for an autoscaler, PDB, Service or route the input lacks skips "
                         "instead of failing")
+    cluster = parser.add_argument_group(
+        "against a live cluster",
+        "judge the input as it would be after kubectl apply: the cluster's Nodes, HPAs, PDBs, "
+        "Services, routes, ... (read-only) are the facts, and an input object replaces its live "
+        "counterpart (same kind, namespace and name)",
+    )
+    cluster.add_argument("--cluster", action="store_true",
+                         help="read the facts of the kubeconfig's cluster")
+    cluster.add_argument("--context", metavar="NAME",
+                         help="kubeconfig context (implies --cluster; default: the current one)")
+    cluster.add_argument("--kubeconfig", metavar="PATH",
+                         help="kubeconfig file (implies --cluster; default: $KUBECONFIG, "
+                         "~/.kube/config)")
 
 
 def _with_default_namespace(body: dict, namespace: str) -> dict:
@@ -63,6 +77,28 @@ def _sarif(evaluation, loaded) -> str:
     return render_sarif(evaluation, locations)
 
 
+def _key(body: dict) -> tuple[str, str, str]:
+    from kaico.cli.live_facts import object_key
+
+    return object_key(body)
+
+
+def _live_facts(args: argparse.Namespace):
+    """The cluster's fact objects; no usable kubeconfig or no answer is exit 2."""
+    import asyncio
+
+    from kaico.cli.live_facts import read_live_facts
+    from kaico.cluster.reader import KubeconfigReader, ReadError
+
+    try:
+        reader = KubeconfigReader.from_kubeconfig(args.kubeconfig, args.context)
+        return asyncio.run(read_live_facts(reader))
+    except ReadError as error:
+        if error.path == "(kubeconfig)":
+            raise UsageError(f"--cluster: no usable kubeconfig: {str(error).split(': ', 2)[-1]}") from None
+        raise UsageError(f"--cluster: cannot read the cluster: {error}") from None
+
+
 def run(args: argparse.Namespace, streams: Streams) -> int:
     from conformance.engine import evaluate_objects
     from conformance.facts import InputMode
@@ -80,12 +116,23 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         raise UsageError(str(error)) from None
     objects = [(_with_default_namespace(o.body, args.namespace), o.source) for o in loaded]
     facts_objects = [_with_default_namespace(o.body, args.namespace) for o in facts_loaded]
-    mode = InputMode.PARTIAL if args.partial else InputMode.APPLICATION
     # The loaded bodies live until the process ends: keep the collector from rescanning them
     # on every allocation burst of the evaluation (about a third of evaluate at 10,000 objects).
     gc.freeze()
     try:
-        evaluation = evaluate_objects(objects, profile, now_utc(), facts_objects, mode)
+        if args.cluster or args.context or args.kubeconfig:
+            if args.partial:
+                raise UsageError("--partial and --cluster exclude each other: with --cluster the "
+                                 "live cluster supplies what the input lacks")
+            live = _live_facts(args)
+            replaced = {_key(body) for body, _ in objects} | {_key(body) for body in facts_objects}
+            facts_objects += [body for body in live.objects if _key(body) not in replaced]
+            evaluation = evaluate_objects(objects, profile, now_utc(), facts_objects,
+                                          InputMode.CLUSTER, live.known)
+            evaluation = replace(evaluation, warnings=(*live.warnings, *evaluation.warnings))
+        else:
+            mode = InputMode.PARTIAL if args.partial else InputMode.APPLICATION
+            evaluation = evaluate_objects(objects, profile, now_utc(), facts_objects, mode)
     except WaiverError as error:
         raise UsageError(str(error)) from None
 
