@@ -85,17 +85,17 @@ def _key(body: dict) -> tuple[str, str, str]:
 
 def _live_facts(args: argparse.Namespace):
     """The cluster's fact objects; no usable kubeconfig or no answer is exit 2."""
-    import asyncio
-
     from kaico.cli.live_facts import read_live_facts
-    from kaico.cluster.reader import KubeconfigReader, ReadError
+    from kaico.cluster.reader import ClientReader, ReadError
+    from kaico.kube import config
+    from kaico.kube.blocking import BlockingClient
 
     try:
-        reader = KubeconfigReader.from_kubeconfig(args.kubeconfig, args.context)
-        return asyncio.run(read_live_facts(reader))
-    except ReadError as error:
-        if error.path == "(kubeconfig)":
-            raise UsageError(f"--cluster: no usable kubeconfig: {str(error).split(': ', 2)[-1]}") from None
+        with BlockingClient(config.load(args.kubeconfig, args.context)) as kube:
+            return kube.run(read_live_facts(ClientReader(kube.client)))
+    except config.ConfigError as error:
+        raise UsageError(f"--cluster: no usable kubeconfig: {error}") from None
+    except (ReadError, OSError) as error:
         raise UsageError(f"--cluster: cannot read the cluster: {error}") from None
 
 

@@ -7,8 +7,8 @@ extractors. A class is *known* when the API serves one of its kinds (zero HPAs o
 that serves HPAs is a fact), as in the operator; a list the credentials may not read leaves its
 class unknown and says so.
 
-The kubeconfig is read through ``kaico.cluster.reader.KubeconfigReader`` (the reader
-``kaico cluster`` uses) until the kube client's own kubeconfig loading lands.
+The reads go through ``kaico.cluster.reader.ClientReader`` over the ``KubeClient`` that
+``kaico.kube.config`` logs in with, as ``kaico cluster`` does.
 """
 
 from __future__ import annotations
