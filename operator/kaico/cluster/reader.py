@@ -34,7 +34,6 @@ from conformance.cluster.inventory import (
     node_from_body,
     resource_slice_from_body,
     runtime_class_from_body,
-    served_from_discovery,
     service_from_body,
     webhooks_from_body,
     workload_from_body,
@@ -42,10 +41,8 @@ from conformance.cluster.inventory import (
 from conformance.cluster.requirements import looks_like_accelerator_exporter
 from kaico.kube.client import ApiError, KubeClient
 from kaico.kube.config import Credentials
+from kaico.kube.discovery import served_api_resources
 
-AGGREGATED_DISCOVERY = (
-    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
-)
 # Exporter pages of a big GPU node are ~100 KiB; anything far beyond is not an exporter page.
 MAX_SCRAPE_BYTES = 8 * 1024 * 1024
 PAGE_SIZE = 500
@@ -151,21 +148,8 @@ def _with_kind(items: Iterable[dict[str, Any]], kind: str) -> list[dict[str, Any
 
 
 async def read_discovery(reader: ApiReader) -> dict[str, frozenset[str]]:
-    """Served group/versions and resources: aggregated discovery in two calls, else the
-    legacy per-group-version documents."""
-    core = await reader.get_json("/api", accept=AGGREGATED_DISCOVERY)
-    groups = await reader.get_json("/apis", accept=AGGREGATED_DISCOVERY)
-    if core.get("kind") == "APIGroupDiscoveryList" and groups.get("kind") == "APIGroupDiscoveryList":
-        return served_from_discovery([core, groups])
-    documents = [await reader.get_json("/api/v1")]
-    for group in groups.get("groups") or []:
-        for version in group.get("versions") or []:
-            group_version = version.get("groupVersion")
-            try:
-                documents.append(await reader.get_json(f"/apis/{group_version}"))
-            except ReadError:
-                continue  # an aggregated API that is down: its group is simply not served
-    return served_from_discovery(documents)
+    """Served group/versions and resources (``kaico.kube.discovery``, shared with the operator)."""
+    return await served_api_resources(reader, (ReadError,))
 
 
 def _preferred(api_resources: dict[str, frozenset[str]], group: str, resource: str,

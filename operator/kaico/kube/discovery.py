@@ -10,14 +10,60 @@ cluster discovery starts the matching watch at the same time).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
+from conformance.cluster.inventory import served_from_discovery
 from kaico.kube.client import ApiError, KubeClient
 from kaico.kube.resources import WATCHED
 
 logger = logging.getLogger("kaico.kube.discovery")
+
+AGGREGATED_DISCOVERY = (
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+)
+
+
+class JsonReader(Protocol):
+    async def get_json(self, path: str, *, accept: str | None = None) -> dict[str, Any]:
+        """GET ``path``; raise on an error status."""
+
+
+async def served_api_resources(
+    reader: JsonReader, unavailable: tuple[type[Exception], ...]
+) -> dict[str, frozenset[str]]:
+    """Every served group/version and its resources: aggregated discovery in two calls, else the
+    legacy per-group-version documents (a group/version that raises ``unavailable``, e.g. an
+    aggregated API that is down, is simply not served). The one discovery of the project: the
+    operator's watched-kind tracking and the cluster inventory both read it."""
+    core = await reader.get_json("/api", accept=AGGREGATED_DISCOVERY)
+    groups = await reader.get_json("/apis", accept=AGGREGATED_DISCOVERY)
+    if core.get("kind") == "APIGroupDiscoveryList" and groups.get("kind") == "APIGroupDiscoveryList":
+        return served_from_discovery([core, groups])
+    documents = [await reader.get_json("/api/v1")]
+    for group in groups.get("groups") or []:
+        for version in group.get("versions") or []:
+            try:
+                documents.append(await reader.get_json(f"/apis/{version.get('groupVersion')}"))
+            except unavailable as error:
+                logger.warning("discovery of %s failed: %s", version.get("groupVersion"), error)
+    return served_from_discovery(documents)
+
+
+class _ClientJson:
+    """``JsonReader`` over the ``KubeClient``."""
+
+    def __init__(self, client: KubeClient):
+        self._client = client
+
+    async def get_json(self, path: str, *, accept: str | None = None) -> dict[str, Any]:
+        status, text = await self._client.send("GET", path, accept=accept or "application/json")
+        if status >= 300:
+            raise ApiError("GET", path, status, text[:300])
+        parsed = json.loads(text or "{}")
+        return parsed if isinstance(parsed, dict) else {}
 
 ResourceKey = tuple[str, str, str]  # (group, version, plural)
 
@@ -63,32 +109,11 @@ class ServedResources:
                         ", ".join(sorted(f"{p}.{v}.{g}" if g else f"{p}.{v}" for g, v, p in self.resources)))
 
     async def _discover(self) -> set[ResourceKey]:
-        client = self._client()
+        served = await served_api_resources(_ClientJson(self._client()), (ApiError, ValueError))
         found: set[ResourceKey] = set()
-        core = await client.get("/api/v1")
-        found |= {("", "v1", r.get("name")) for r in core.body.get("resources", [])}
-        groups = await client.get("/apis")
-        offered = {
-            (group.get("name"), version.get("version"))
-            for group in groups.body.get("groups", [])
-            for version in group.get("versions", [])
-        }
-
-        async def resources_of(group: str, version: str) -> set[ResourceKey]:
-            try:
-                listing = await client.get(f"/apis/{group}/{version}")
-            except ApiError as error:  # an unavailable aggregated API: treat as not served
-                logger.warning("discovery of %s/%s failed: %s", group, version, error)
-                return set()
-            return {(group, version, r.get("name")) for r in listing.body.get("resources", [])}
-
-        # Concurrently: the first evaluation waits for this.
-        listings = await asyncio.gather(*(
-            resources_of(group, version)
-            for group, version in sorted({(g, v) for g, v, _ in WATCHED if g} & offered)
-        ))
-        for listing in listings:
-            found |= listing
+        for group_version, resources in served.items():
+            group, _, version = group_version.rpartition("/")
+            found |= {(group, version, resource) for resource in resources}
         return found & WATCHED
 
     async def update_from_crd(self, body: dict[str, Any], deleted: bool = False) -> bool:
