@@ -231,6 +231,14 @@ def _scale_target(item: _Object, default_kind: str | None) -> tuple[str, str, st
 # --- readers, one per kind ---------------------------------------------------------------------
 
 
+# Taints the node lifecycle controller and cloud providers set and clear as a node's condition
+# changes (not-ready, unreachable, memory-pressure, unschedulable, uninitialized, shutdown, ...).
+# They say how a node is doing this minute, not where a workload may run: no workload is expected
+# to tolerate them, and a report that flipped with every missed node heartbeat (then flipped back,
+# re-evaluating every GPU workload twice) would be noise. Node health is the cluster report's job.
+NODE_CONDITION_TAINT_PREFIXES = ("node.kubernetes.io/", "node.cloudprovider.kubernetes.io/")
+
+
 def _read_node(item: _Object) -> Any:
     errors = item.errors
     status = errors.mapping(item.body.get("status"), "status")
@@ -250,6 +258,8 @@ def _read_node(item: _Object) -> Any:
         effect = errors.string(taint.get("effect"), f"{where}.effect")
         if not key or not effect:
             errors.add(f"{where} needs a key and an effect")
+            continue
+        if key.startswith(NODE_CONDITION_TAINT_PREFIXES):
             continue
         taints.append(
             NodeTaint(

@@ -225,7 +225,9 @@ def _describe_taint(taint: NodeTaint) -> str:
         "pods stay off them; a GPU pod that does not tolerate the taint stays Pending. The "
         "ExtendedResourceToleration admission plugin adds the toleration for a taint whose key is "
         "the requested resource name, but it is not enabled everywhere (AKS), so a missing "
-        "toleration is a warning rather than a failure."
+        "toleration is a warning rather than a failure. Taints that only say how a node is doing "
+        "(node.kubernetes.io/not-ready, unreachable, memory-pressure, ...) are not counted: they "
+        "come and go with node health, which the cluster report covers."
     ),
     remediation=(
         "Add a toleration for each taint of the GPU nodes the workload should run on, for example "

@@ -10,7 +10,6 @@ import json
 import re
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from chartlib import find
 from test_chart_install import (
     GPU_DEPLOYMENT,
     deployment_args,
+    fetch,
     helm_run,
     install,
     kubectl,
@@ -192,12 +192,12 @@ def test_every_metric_the_dashboard_names_is_exported_by_kaico_run(e2e_cluster, 
         kubeconfig = service_account_kubeconfig(e2e_cluster, namespace, f"{release}-kaico",
                                                 tmp_path / "sa.kubeconfig")
         args = deployment_args(e2e_cluster, namespace, f"{release}-kaico")
-        with operator_as(kubeconfig, args, tmp_path / "operator.log") as port:
+        with operator_as(kubeconfig, args, tmp_path / "operator.log") as base:
             wait_for(lambda: reports_for(e2e_cluster, workloads, "llm", "dashboard"), 60, "the report")
 
             def scrape() -> str | None:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-                    text = response.read().decode()
+                status, text = fetch(f"{base}/metrics", e2e_cluster.admin_token)
+                assert status == 200, text
                 # The cluster evaluation runs after the workloads': wait for its series too.
                 return text if "kaico_cluster_requirements{" in text else None
 

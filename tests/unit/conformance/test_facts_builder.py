@@ -41,6 +41,23 @@ def test_nodes_keep_extended_resources_as_integers_taints_and_labels():
     assert facts.knows(FactClass.NODES)
 
 
+def test_nodes_drop_the_condition_taints_the_node_lifecycle_controller_sets_and_clears():
+    taints = [
+        {"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"},
+        {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"},
+        {"key": "node.cloudprovider.kubernetes.io/uninitialized", "value": "true", "effect": "NoSchedule"},
+        {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"},
+    ]
+    healthy = obj("v1", "Node", "gpu-1", None, {"taints": taints[-1:]},
+                  status={"allocatable": {"nvidia.com/gpu": "8"}})
+    unreachable = obj("v1", "Node", "gpu-1", None, {"taints": taints},
+                      status={"allocatable": {"nvidia.com/gpu": "8"}})
+    (parsed,) = facts_from_objects([unreachable], PARAMS).nodes
+    assert [t.key for t in parsed.taints] == ["nvidia.com/gpu"]
+    # The same node, missing heartbeats or not, is the same fact: nothing is re-evaluated.
+    assert parsed == facts_from_objects([healthy], PARAMS).nodes[0]
+
+
 def test_hpa_v2_metrics_are_normalized():
     hpa = obj(
         "autoscaling/v2",
