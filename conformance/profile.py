@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from datetime import UTC, datetime
+from enum import StrEnum
 from importlib import resources
 from typing import Any, Literal
 
@@ -155,6 +156,29 @@ class NamespaceWaiverPolicy(_Model):
     )
 
 
+class Enforcement(StrEnum):
+    """What the operator's admission webhook does with a failing check (``docs/admission.md``)."""
+
+    WARN = "Warn"
+    DENY = "Deny"
+
+
+class AdmissionPolicy(_Model):
+    """How this profile answers at kubectl apply when the operator serves its validating admission webhook (Helm value admission.enabled): warnings by default, or a denial at or above a severity. The webhook never changes the object."""
+
+    enforcement: Enforcement = Field(
+        Enforcement.WARN,
+        description="Warn: admit, and return each failing check as a warning that kubectl "
+        "prints. Deny: reject the create or update when a failing check's severity is at or "
+        "above denyAtSeverity (the others are still warnings).",
+    )
+    deny_at_severity: Severity = Field(
+        Severity.HIGH, alias="denyAtSeverity",
+        description="With enforcement Deny: the lowest severity of a failing check that rejects "
+        "the object. Waived checks never reject.",
+    )
+
+
 class ProfileSpec(_Model):
     description: str = ""
     targets: TargetSelection = Field(default_factory=TargetSelection)
@@ -170,6 +194,7 @@ class ProfileSpec(_Model):
     # The Kubernetes minor whose AI Conformance requirements apply; None follows the cluster.
     kubernetes_version: str | None = Field(None, alias="kubernetesVersion")
     active_probes: bool = Field(False, alias="activeProbes")
+    admission: AdmissionPolicy = Field(default_factory=AdmissionPolicy)
 
     @field_validator("kubernetes_version")
     @classmethod

@@ -31,6 +31,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics-cert", metavar="FILE",
                         help="serve over HTTPS with this PEM certificate (needs --metrics-key)")
     parser.add_argument("--metrics-key", metavar="FILE", help="the certificate's PEM private key")
+    admission = parser.add_argument_group(
+        "admission webhook (validating only: warnings at kubectl apply, denials for profiles with "
+        "spec.admission.enforcement Deny; docs/admission.md)")
+    admission.add_argument("--admission", action="store_true",
+                           help="serve the validating admission webhook at POST /validate over HTTPS "
+                           "(needs --admission-cert and --admission-key)")
+    admission.add_argument("--admission-address", default="127.0.0.1", metavar="ADDR",
+                           help="address of the webhook (default: 127.0.0.1; use 0.0.0.0 in a pod)")
+    admission.add_argument("--admission-port", type=int, default=9443, metavar="PORT",
+                           help="port of the webhook (default: 9443)")
+    admission.add_argument("--admission-cert", metavar="FILE",
+                           help="the webhook's PEM serving certificate (reloaded when the file changes)")
+    admission.add_argument("--admission-key", metavar="FILE", help="the certificate's PEM private key")
     exporters = parser.add_argument_group(
         "accelerator exporters (read through the API server's service proxy for the cluster report)")
     exporters.add_argument("--metrics-service", action="append", default=[], metavar="NS/NAME:PORT",
@@ -79,15 +92,29 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     if bool(args.metrics_cert) != bool(args.metrics_key):
         raise UsageError("--metrics-cert and --metrics-key go together")
     if args.metrics_cert:
-        import ssl
-
-        from kaico.runtime.metrics import tls_context
-
-        try:  # a bad pair is a usage error now, not a traceback once the operator starts
-            tls_context(args.metrics_cert, args.metrics_key)
-        except (OSError, ssl.SSLError) as error:
-            raise UsageError(f"--metrics-cert {args.metrics_cert} / --metrics-key "
-                             f"{args.metrics_key}: {error.strerror or error}") from None
+        _check_pair("--metrics-cert", args.metrics_cert, "--metrics-key", args.metrics_key)
+    if args.admission:
+        if not (args.admission_cert and args.admission_key):
+            raise UsageError("--admission needs --admission-cert and --admission-key (the API "
+                             "server calls webhooks over HTTPS only)")
+        if not 0 < args.admission_port < 65536:
+            raise UsageError(f"--admission-port {args.admission_port}: not a port (1-65535)")
+        _check_pair("--admission-cert", args.admission_cert, "--admission-key", args.admission_key)
+    elif args.admission_cert or args.admission_key:
+        raise UsageError("--admission-cert and --admission-key need --admission")
     from kaico.runtime.runner import run as run_operator
 
     return run_operator(args)
+
+
+def _check_pair(cert_flag: str, cert: str, key_flag: str, key: str) -> None:
+    """A certificate pair that does not load is a usage error now, not a traceback once the
+    operator starts."""
+    import ssl
+
+    from kaico.runtime.metrics import tls_context
+
+    try:
+        tls_context(cert, key)
+    except (OSError, ssl.SSLError) as error:
+        raise UsageError(f"{cert_flag} {cert} / {key_flag} {key}: {error.strerror or error}") from None

@@ -161,6 +161,15 @@ class Metrics:
             "kaico_leader", "1 while this replica is the active one (it holds the leader Lease, "
             "or runs without leader election), 0 while it is a standby.", registry=self.registry,
         )
+        self.admission_reviews = Counter(
+            "kaico_admission_reviews", "AdmissionReviews the webhook answered (--admission), by "
+            "outcome: allowed, warned, denied, unjudged (admitted: kaico could not judge).",
+            ["outcome"], registry=self.registry,
+        )
+        self.admission_duration = Histogram(
+            "kaico_admission_duration_seconds", "Time to answer one AdmissionReview.",
+            buckets=DURATION_BUCKETS, registry=self.registry,
+        )
         self.registry.register(_ResultsCollector(results, per_target, lambda: self.profiles_ready()))
         # Settable like profiles_ready: the cluster reports are built after the metrics.
         self.cluster_samples: ClusterSamples = list
@@ -174,6 +183,10 @@ class Metrics:
 
     def evaluation_took(self, seconds: float) -> None:
         self.evaluation_duration.observe(seconds)
+
+    def reviewed(self, outcome: str, seconds: float) -> None:
+        self.admission_reviews.labels(outcome).inc()
+        self.admission_duration.observe(seconds)
 
     def count_request(self, method: str, status: int) -> None:
         self.api_requests.labels(method, str(status)).inc()
@@ -305,10 +318,10 @@ def http_app(metrics: Metrics, is_ready: Callable[[], bool],
 
 
 async def start_http_server(app: web.Application, host: str, port: int,
-                            tls: ssl.SSLContext | None = None) -> web.AppRunner:
+                            tls: ssl.SSLContext | None = None,
+                            path: str = "/metrics") -> web.AppRunner:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port, ssl_context=tls).start()
-    logger.info("metrics and health endpoints on %s://%s:%d/metrics", "https" if tls else "http",
-                host, port)
+    logger.info("serving %s://%s:%d%s", "https" if tls else "http", host, port, path)
     return runner

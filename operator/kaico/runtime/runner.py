@@ -16,18 +16,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import sys
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import kopf
+from aiohttp import web
 
 from conformance.cluster import ClusterInventory, ProbeResult
+from kaico.admission.review import Judgement
+from kaico.admission.server import PATH as ADMISSION_PATH
+from kaico.admission.server import admission_app, reload_certificates
 from kaico.cluster.controller import ClusterReports
 from kaico.cluster.policyreports import ClusterPolicyReports
 from kaico.cluster.probes import LoopProbeApi, ProbeOptions, run_probes
@@ -52,6 +58,16 @@ logger = logging.getLogger("kaico.runtime.runner")
 
 def _clock() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class AdmissionServing:
+    """Where and with which certificate the admission webhook listens (``--admission``)."""
+
+    address: str
+    port: int
+    cert_file: str
+    key_file: str
 
 
 class Operator:
@@ -139,6 +155,27 @@ class Operator:
         await self._use(credentials)
         return connection_info(credentials)
 
+    async def _judge(self, body: dict[str, Any]) -> list[Judgement] | None:
+        """The admission webhook's judge: the workload controller's evaluation of an incoming
+        object with the live indexes (None before kopf has handled anything, e.g. a standby)."""
+        indexes = self.controller.live_indexes()
+        if indexes is None:
+            return None
+        judged = await self.controller.judge(body, indexes)
+        if judged is None:
+            return None
+        return [Judgement(entry.name, entry.profile.spec.admission, report)
+                for entry, report in judged if entry.profile is not None]
+
+    async def _serve_admission(self, admission: AdmissionServing) -> tuple[web.AppRunner, asyncio.Task[None]]:
+        context = tls_context(admission.cert_file, admission.key_file)
+        runner = await start_http_server(admission_app(self._judge, self.metrics), admission.address,
+                                         admission.port, context, ADMISSION_PATH)
+        reloading = asyncio.create_task(
+            reload_certificates(context, admission.cert_file, admission.key_file),
+            name="kaico-admission-certificates")
+        return runner, reloading
+
     async def _review(self, path: str, body: dict[str, Any]) -> tuple[int, str]:
         return await self.client().send("POST", path, body)
 
@@ -152,6 +189,7 @@ class Operator:
         election: ElectionConfig | None = None,
         metrics_auth: bool = False,
         metrics_tls: tuple[str, str] | None = None,
+        admission: AdmissionServing | None = None,
     ) -> None:
         settings = kopf.OperatorSettings()
         # Handler logs stay logs: Events are kaico's deliberate output (transitions only).
@@ -176,6 +214,7 @@ class Operator:
                          lambda: standby or self.health.watches_ok(), auth),
                 metrics_address, metrics_port, tls_context(*metrics_tls) if metrics_tls else None,
             )
+        webhook = await self._serve_admission(admission) if admission is not None else None
         holding: asyncio.Task[None] | None = None
         try:
             if elector is not None:
@@ -205,6 +244,11 @@ class Operator:
                 await elector.release()
             if runner is not None:
                 await runner.cleanup()
+            if webhook is not None:
+                webhook[1].cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await webhook[1]
+                await webhook[0].cleanup()
             if self._client is not None:
                 await self._client.close()
 
@@ -269,10 +313,13 @@ def run(args: argparse.Namespace) -> int:
                                                      scrape_discovered=args.discover_exporters))
     namespaces = [] if args.all_namespaces else list(args.namespace)
     tls = (args.metrics_cert, args.metrics_key) if args.metrics_cert else None
+    admission = AdmissionServing(args.admission_address, args.admission_port, args.admission_cert,
+                                 args.admission_key) if args.admission else None
     try:
         election = election_config(args)
         asyncio.run(operator.run(namespaces, args.metrics_address, args.metrics_port, args.peering,
-                                 election=election, metrics_auth=args.metrics_auth, metrics_tls=tls))
+                                 election=election, metrics_auth=args.metrics_auth, metrics_tls=tls,
+                                 admission=admission))
     except (config.ConfigError, ValueError) as error:
         sys.stderr.write(f"kaico: {error}\n")
         return 2

@@ -26,10 +26,13 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from conformance.accelerators import workload_asks
+from conformance.adapters import adapt_object
 from conformance.engine import evaluate
 from conformance.facts import ClusterFacts, LabelSelector
 from conformance.parameters import Parameters
 from conformance.relations import namespace_of
+from conformance.report import Report
+from conformance.waivers import NamespaceWaiver
 from conformance.workload import ServingWorkload
 from kaico.kube.client import ApiError
 from kaico.kube.discovery import ServedResources
@@ -322,11 +325,9 @@ class Controller:
         evaluated with the same facts is skipped (its report is already what it would be)."""
         await self.served.ensure_discovered()
         self._indexes = indexes
-        facts = self.cluster_facts(indexes)
+        facts, namespace_labels, waivers = self._inputs(workload, indexes)
         version = self._facts_version
         key = workload_key(workload)
-        namespace_labels = indexes.namespace_labels(key[1])
-        waivers = indexes.namespace_waivers(key[1])
         for entry in indexes.profile_entries():
             if only_profile is not None and entry.name != only_profile:
                 continue
@@ -343,13 +344,38 @@ class Controller:
                 # Not written: the next pass must try again.
                 self._evaluated.pop((key, entry.name), None)
 
+    def _inputs(self, workload: ServingWorkload, indexes: Indexes
+                ) -> tuple[ClusterFacts, dict[str, str] | None, list[NamespaceWaiver]]:
+        """What an evaluation of ``workload`` reads besides the profile: the merged facts, its
+        namespace's labels and its namespace's waivers."""
+        namespace = workload_key(workload)[1]
+        return (self.cluster_facts(indexes), indexes.namespace_labels(namespace),
+                indexes.namespace_waivers(namespace))
+
+    def _run_engine(self, workload: ServingWorkload, facts: ClusterFacts, entry: ProfileEntry,
+                    waivers: Any) -> Report:
+        """The one engine call of both the pipeline and admission."""
+        assert entry.profile is not None  # only valid profiles select
+        return evaluate(workload, facts, entry.profile, self.clock(), namespace_waivers=waivers)
+
+    async def judge(self, body: dict[str, Any], indexes: Indexes) -> list[tuple[ProfileEntry, Report]] | None:
+        """Admission: how each profile that selects ``body`` (an object the API server has not
+        stored yet) judges it, with the facts every evaluation uses now. Writes nothing and
+        records nothing (the object may never be stored). None: ``body`` is no serving target."""
+        workload = adapt_object(body, adaptation_parameters(indexes.profile_entries()))
+        if workload is None:
+            return None
+        await self.served.ensure_discovered()
+        facts, namespace_labels, waivers = self._inputs(workload, indexes)
+        return [(entry, self._run_engine(workload, facts, entry, waivers))
+                for entry in indexes.profile_entries() if selects(entry, workload, namespace_labels)]
+
     async def _evaluate_one(self, workload: ServingWorkload, key: WorkloadKey, entry: ProfileEntry,
                             name: str, facts: ClusterFacts, waivers: Any, indexes: Indexes) -> bool:
         """One evaluation and its write; False when either failed."""
         started = time.perf_counter()
         try:
-            report = evaluate(workload, facts, entry.profile, self.clock(),
-                              namespace_waivers=waivers)
+            report = self._run_engine(workload, facts, entry, waivers)
         except Exception:  # noqa: BLE001 - one bad evaluation must not stop the others
             logger.exception("evaluating %s under %s failed", workload.ref, entry.name)
             self.metrics.evaluation_failed(entry.name)
