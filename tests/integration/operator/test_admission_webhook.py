@@ -130,7 +130,8 @@ def test_kubectl_apply_prints_kaicos_findings_as_warnings_and_stores_the_object_
     assert any(line.startswith(warning) and "gpu-type" in line for line in lines), applied.stderr
     assert all(len(line) <= len("Warning: ") + 256 for line in lines)
     # Validating only: what is stored is what kubectl sent (plus the API server's defaults).
-    stored = json.loads(local_cluster.kubectl("get", "deployment", "llm", "-n", namespace, "-o", "json").stdout)
+    stored = json.loads(local_cluster.kubectl(
+        "get", "deployment", "llm", "-n", namespace, "-o", "json", "--show-managed-fields").stdout)
     assert stored["metadata"]["labels"] == body["metadata"]["labels"]
     assert set(stored["metadata"].get("annotations") or {}) <= {
         "kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision"}
