@@ -120,6 +120,9 @@ async def reload_certificates(context: ssl.SSLContext, cert_file: str, key_file:
         if stamp is None or stamp == loaded:
             continue
         try:
+            # Into a scratch context first: a failed load into the live one can leave it with
+            # the new certificate and the old key, which fails every handshake.
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert_file, key_file)
             context.load_cert_chain(cert_file, key_file)
         except (OSError, ssl.SSLError) as error:
             logger.warning("reloading the webhook certificate failed (tried again in %.0fs): %s",
