@@ -52,20 +52,21 @@ class Request:
 
     @property
     def needs_judging(self) -> bool:
-        """Only a create, or an update that changes what the checks read. An update of metadata
-        alone (a controller's annotation, a finalizer being removed) is not judged: a Deny
-        profile must never block an object's clean-up."""
+        """Only a create, or an update that changes what the adapters read (spec, labels,
+        annotations). An update of anything else (finalizers, owner references, a status
+        without its subresource) and an update of an object being deleted are not judged: a
+        Deny profile must never block an object's clean-up."""
         if self.operation == "CREATE":
             return True
         if self.operation != "UPDATE" or (self.object.get("metadata") or {}).get("deletionTimestamp"):
             return False
         old = self.old_object or {}
-        return (self.object.get("spec") != old.get("spec")
-                or _labels(self.object) != _labels(old))
+        return self.object.get("spec") != old.get("spec") or any(
+            _metadata(self.object, field) != _metadata(old, field) for field in ("labels", "annotations"))
 
 
-def _labels(body: dict[str, Any]) -> Any:
-    return (body.get("metadata") or {}).get("labels")
+def _metadata(body: dict[str, Any], field: str) -> Any:
+    return (body.get("metadata") or {}).get(field) or {}
 
 
 def parse_request(review: Any) -> Request:

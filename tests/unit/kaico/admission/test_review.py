@@ -105,8 +105,12 @@ def test_creates_and_updates_of_what_the_checks_read_are_judged_metadata_only_up
     assert parse_request(review("CREATE", body)).needs_judging
     assert parse_request(review("UPDATE", body, {"metadata": {"labels": {"a": "1"}}, "spec": {"replicas": 2}})).needs_judging
     assert parse_request(review("UPDATE", body, {"metadata": {"labels": {"a": "2"}}, "spec": {"replicas": 1}})).needs_judging
-    # A finalizer removed, an annotation added: a Deny profile must not block a clean-up.
-    assert not parse_request(review("UPDATE", body, {"metadata": {"labels": {"a": "1"}, "annotations": {"x": "y"}},
+    # Annotations are read too (KServe's autoscaler class, fractional GPU annotations).
+    assert parse_request(review("UPDATE", body, {"metadata": {"labels": {"a": "1"}, "annotations": {"x": "y"}},
+                                                 "spec": {"replicas": 1}})).needs_judging
+    # A finalizer removed, an owner reference added: a Deny profile must not block a clean-up.
+    assert not parse_request(review("UPDATE", body, {"metadata": {"labels": {"a": "1"}, "finalizers": ["x/y"],
+                                                                  "ownerReferences": [{"uid": "u"}]},
                                                      "spec": {"replicas": 1}})).needs_judging
     deleting = {"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}, "spec": {"replicas": 3}}
     assert not parse_request(review("UPDATE", deleting, body)).needs_judging
