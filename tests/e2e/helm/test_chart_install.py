@@ -267,6 +267,9 @@ def deployment_args(cluster, namespace: str, release: str) -> list[str]:
             "operator.perTargetMetrics=true",
             "priorityClassName=system-cluster-critical",
             "grafana.enabled=true",
+            # A dry run registers no webhook: the API server checks the configuration only.
+            "admission.enabled=true",
+            "networkPolicy.enabled=true",
         ),
     ],
     ids=["defaults", "everything-on"],
@@ -310,6 +313,29 @@ def dry_run(cluster, objects: list[dict]) -> int:
     )
     assert done.returncode == 0, done.stderr
     return len([line for line in done.stdout.splitlines() if "(server dry run)" in line])
+
+
+def test_an_upgrade_keeps_the_admission_certificate_and_its_ca_bundle(e2e_cluster, helm, render):
+    """The chart generates the webhook's CA and certificate once; an upgrade (Helm's lookup of the
+    stored Secret, which `helm template --dry-run=server` performs too) renders the same Secret
+    and the same caBundle, so the API server keeps trusting the running operator. Nothing is
+    registered: no webhook call leaves loopback."""
+    namespace = "kaico-admission-upgrade"
+    e2e_cluster.create_namespace(namespace)
+    first = render("admission.enabled=true", release="adm", namespace=namespace)
+    stored = find(first, "Secret", "adm-kaico-admission-tls")
+    e2e_cluster.apply([stored])
+    again = run_helm(helm, "template", "adm", str(find_chart()), "--namespace", namespace,
+                     "--set", "admission.enabled=true", "--dry-run=server", "--no-hooks",
+                     env=helm_env(e2e_cluster))
+    objects = [doc for doc in yaml.safe_load_all(again.stdout) if doc]
+    assert find(objects, "Secret", "adm-kaico-admission-tls")["data"] == stored["data"]
+    (hook,) = find(objects, "ValidatingWebhookConfiguration")["webhooks"]
+    assert hook["clientConfig"]["caBundle"] == stored["data"]["ca.crt"]
+    # Without the stored Secret (a first install) a new pair is generated.
+    fresh = find(render("admission.enabled=true", release="adm", namespace=namespace), "Secret",
+                 "adm-kaico-admission-tls")
+    assert fresh["data"]["tls.crt"] != stored["data"]["tls.crt"]
 
 
 # --- install, upgrade, uninstall --------------------------------------------------------------
