@@ -15,7 +15,7 @@ CRDGEN ?= $(DEV_PYTHON) -m kaico_dev.crdgen
 # Benchmarks run one at a time on a shared machine: every one takes this lock.
 HEAVY_LOCK ?= $(if $(wildcard /work/.heavy.lock),/work/.heavy.lock,$(CURDIR)/.heavy.lock)
 
-.PHONY: setup test test-unit bench bench-operator lint demo tools cluster-up cluster-down clean generate verify docs chart kind-e2e
+.PHONY: setup test test-unit bench bench-operator bench-admission lint demo tools cluster-up cluster-down clean generate verify docs chart kind-e2e
 
 $(BIN)/kaico: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -98,3 +98,7 @@ N ?= 5000
 QUIET ?= 120
 bench-operator: setup tools
 	flock $(HEAVY_LOCK) $(DEV_PYTHON) bench/operator_bench.py --workloads $(N) --quiet $(QUIET) $(BENCH_ARGS)
+
+## bench-admission: admission latency (200 server-side dry-run applies with and without the webhook, alternating) with the operator watching N targets: `make bench-admission N=5000`
+bench-admission: setup tools
+	flock $(HEAVY_LOCK) $(DEV_PYTHON) bench/admission_bench.py --workloads $(N) $(BENCH_ARGS)

@@ -1,7 +1,6 @@
 """Admission latency: what the webhook adds to ``kubectl apply`` with the operator watching N targets.
 
-``PYTHONPATH=hack .venv/bin/python bench/admission_bench.py -n 5000`` (under ``flock
-/work/.heavy.lock``). One run:
+``make bench-admission N=5000`` (under the shared heavy lock). One run:
 
 1. starts the local control plane with GPU kwok nodes, installs kaico's CRDs and the default
    profile, creates N paused GPU Deployments (``operator_bench``'s set-up);

@@ -1,5 +1,5 @@
 """The benchmark scripts stay in step with the code they call (they run only in `make bench` and
-`make bench-operator`, so nothing else would notice a renamed function)."""
+`make bench-operator` and `make bench-admission`, so nothing else would notice a renamed function)."""
 
 from __future__ import annotations
 
@@ -46,3 +46,12 @@ def test_cli_bench_writes_one_object_per_file(tmp_path):
     bench.make_files(documents, 5, tmp_path / "out")
     names = [yaml.safe_load(p.read_text())["metadata"]["name"] for p in sorted((tmp_path / "out").iterdir())]
     assert names == ["a-0", "b-1", "a-2", "b-3", "a-4"]
+
+
+def test_admission_bench_registers_the_webhook_as_the_chart_does():
+    load("operator_bench")
+    bench = load("admission_bench")
+    values = yaml.safe_load((REPO / "charts" / "kaico" / "values.yaml").read_text())["admission"]
+    assert bench.CHART_WEBHOOK["failurePolicy"] == values["failurePolicy"]
+    assert bench.CHART_WEBHOOK["timeoutSeconds"] == values["timeoutSeconds"]
+    assert bench.CHART_WEBHOOK["sideEffects"] == "None"
