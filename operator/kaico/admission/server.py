@@ -38,9 +38,14 @@ JUDGE_SECONDS = 2.0
 # server's ~1.5 MiB object limit).
 MAX_REVIEW_BYTES = 8 * 1024 * 1024
 
-# body -> each selecting profile's judgement; None when the object is no serving target (or
-# nothing is known yet to judge it with).
+# body -> each selecting profile's judgement; None when the object is no serving target.
+# Raises CannotJudge when nothing is known yet to judge it with.
 Judge = Callable[[dict[str, Any]], Awaitable[Sequence[Judgement] | None]]
+
+
+class CannotJudge(Exception):
+    """The judge has nothing to judge with yet (the operator is starting, or a standby replica
+    keeps no indexes): the object is admitted unjudged."""
 
 
 class ReviewObserver(Protocol):
@@ -66,6 +71,9 @@ async def review(body: Any, judge: Judge) -> tuple[dict[str, Any], Verdict | Non
         return response(request.uid, Verdict()), Verdict()
     try:
         judgements = await asyncio.wait_for(judge(request.object), JUDGE_SECONDS)
+    except CannotJudge as reason:
+        logger.debug("admission review %s: admitted unjudged: %s", request.uid, reason)
+        return response(request.uid, Verdict()), None
     except TimeoutError:
         logger.warning("admission review %s: judging took over %.0fs; admitted unjudged",
                        request.uid, JUDGE_SECONDS)

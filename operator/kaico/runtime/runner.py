@@ -33,7 +33,7 @@ from aiohttp import web
 from conformance.cluster import ClusterInventory, ProbeResult
 from kaico.admission.review import Judgement
 from kaico.admission.server import PATH as ADMISSION_PATH
-from kaico.admission.server import admission_app, reload_certificates
+from kaico.admission.server import CannotJudge, admission_app, reload_certificates
 from kaico.cluster.controller import ClusterReports
 from kaico.cluster.policyreports import ClusterPolicyReports
 from kaico.cluster.probes import LoopProbeApi, ProbeOptions, run_probes
@@ -157,10 +157,10 @@ class Operator:
 
     async def _judge(self, body: dict[str, Any]) -> list[Judgement] | None:
         """The admission webhook's judge: the workload controller's evaluation of an incoming
-        object with the live indexes (None before kopf has handled anything, e.g. a standby)."""
+        object with the live indexes (none before kopf has handled anything, or on a standby)."""
         indexes = self.controller.live_indexes()
         if indexes is None:
-            return None
+            raise CannotJudge("the operator holds no indexes yet (starting, or a standby)")
         judged = await self.controller.judge(body, indexes)
         if judged is None:
             return None
@@ -214,9 +214,15 @@ class Operator:
                          lambda: standby or self.health.watches_ok(), auth),
                 metrics_address, metrics_port, tls_context(*metrics_tls) if metrics_tls else None,
             )
-        webhook = await self._serve_admission(admission) if admission is not None else None
+        webhook: tuple[web.AppRunner, asyncio.Task[None]] | None = None
         holding: asyncio.Task[None] | None = None
         try:
+            if admission is not None:
+                try:
+                    webhook = await self._serve_admission(admission)
+                except OSError as error:  # the port is taken, the address is not local, ...
+                    raise ValueError(f"--admission-address {admission.address} --admission-port "
+                                     f"{admission.port}: {error.strerror or error}") from None
             if elector is not None:
                 self.metrics.leader.set(0)
                 if not await _first(elector.acquire(), stop_flag.wait()):

@@ -20,3 +20,30 @@ def test_unusable_admission_flags_exit_2_with_one_line(argv, says):
     assert main(["run", *argv], stdout=io.StringIO(), stderr=stderr) == EXIT_UNUSABLE
     text = stderr.getvalue()
     assert says in text and text.count("\n") == 1 and "Traceback" not in text
+
+
+def test_a_webhook_port_already_taken_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
+    """The operator starts its webhook before it watches anything: a taken port is a usage error."""
+    import socket
+    import subprocess
+
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=x"],
+                   check=True, capture_output=True, timeout=30)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "users: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n")
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["run", "--metrics-port", "0", "--admission", "--admission-port", str(port),
+                     "--admission-cert", str(cert), "--admission-key", str(key)])
+    assert code == EXIT_UNUSABLE
+    stderr = capsys.readouterr().err
+    assert f"--admission-port {port}: " in stderr and "in use" in stderr
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr

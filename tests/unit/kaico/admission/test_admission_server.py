@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from aiohttp.test_utils import TestClient, TestServer
 from kaico.admission.review import Judgement
-from kaico.admission.server import admission_app
+from kaico.admission.server import CannotJudge, admission_app
 from kaico.kube.resources import FACTS
 from kaico.runtime.handlers import profile_entry
 from kaico.state import Results
@@ -123,19 +123,23 @@ def test_an_object_that_is_no_serving_target_is_admitted_silently():
     assert answer["response"] == {"uid": "r1", "allowed": True}
 
 
-def test_a_failing_judge_admits_unjudged_and_a_bad_request_is_a_400():
+def test_a_failing_judge_or_one_with_nothing_to_judge_with_admits_unjudged_and_a_bad_request_is_a_400():
     async def broken(body):
         raise RuntimeError("boom")
 
-    async def scenario():
+    async def starting(body):
+        raise CannotJudge("no indexes yet")
+
+    async def scenario(judge):
         observer = Observer()
-        async with TestClient(TestServer(admission_app(broken, observer))) as client:
+        async with TestClient(TestServer(admission_app(judge, observer))) as client:
             ok = await client.post("/validate", json=review_of(DEPLOYMENT))
             bad = await client.post("/validate", data="not json")
             wrong = await client.post("/validate", json={"kind": "Pod"})
             return (ok.status, await ok.json(), bad.status, wrong.status, observer.outcomes)
 
-    status, answer, bad, wrong, outcomes = asyncio.run(scenario())
-    assert status == 200 and answer["response"] == {"uid": "r1", "allowed": True}
-    assert (bad, wrong) == (400, 400)
-    assert outcomes == ["unjudged"]
+    for judge in (broken, starting):
+        status, answer, bad, wrong, outcomes = asyncio.run(scenario(judge))
+        assert status == 200 and answer["response"] == {"uid": "r1", "allowed": True}
+        assert (bad, wrong) == (400, 400)
+        assert outcomes == ["unjudged"]
