@@ -22,6 +22,26 @@ def test_unusable_admission_flags_exit_2_with_one_line(argv, says):
     assert says in text and text.count("\n") == 1 and "Traceback" not in text
 
 
+@pytest.fixture
+def logging_restored():
+    """`kaico run` configures logging for the process (levels, kopf's watch logger tap): undo it
+    so later tests see the logging they set up."""
+    import logging
+
+    from kaico.runtime.health import KOPF_WATCH_LOGGER
+
+    root, names = logging.getLogger(), ("kopf", KOPF_WATCH_LOGGER)
+    saved = (root.level, list(root.handlers),
+             [(logging.getLogger(n).level, list(logging.getLogger(n).filters)) for n in names])
+    yield
+    root.setLevel(saved[0])
+    root.handlers[:] = saved[1]
+    for name, (level, filters) in zip(names, saved[2], strict=True):
+        logging.getLogger(name).setLevel(level)
+        logging.getLogger(name).filters[:] = filters
+
+
+@pytest.mark.usefixtures("logging_restored")
 def test_a_webhook_port_already_taken_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
     """The operator starts its webhook before it watches anything: a taken port is a usage error."""
     import socket
