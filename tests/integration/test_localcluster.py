@@ -95,6 +95,18 @@ def test_gpu_deployment_is_scheduled_and_becomes_ready(local_cluster: LocalClust
     assert pod["status"]["containerStatuses"][0]["ready"] is True
     assert pod["status"]["podIP"]
 
+    # What the node lifecycle controller does to every pod of a node whose lease lapsed (an API
+    # server outage): Ready turns False. The simulated kubelet reports it ready again, as a real
+    # one does once it is back in touch; otherwise the Deployment would stay unavailable for good.
+    name = pod["metadata"]["name"]
+    local_cluster.kubectl("patch", "pod", name, "-n", namespace, "--subresource=status", "--type=strategic",
+                          "-p", json.dumps({"status": {"conditions": [
+                              {"type": "Ready", "status": "False", "reason": "NodeNotReady"}]}}))
+    eventually(lambda: condition(get(local_cluster, "pod", name, "-n", namespace), "Ready")["status"] == "True",  # type: ignore[index]
+               what="the pod to be ready again")
+    local_cluster.kubectl("wait", "-n", namespace, "deployment/one-gpu",
+                          "--for=condition=Available", "--timeout=30s")
+
 
 def test_more_gpus_than_any_node_stays_pending_unschedulable(local_cluster: LocalCluster,
                                                              namespace: str) -> None:

@@ -1,8 +1,9 @@
 """kwok Stage configuration: the fake kubelet behaviour of the local cluster's nodes and pods.
 
 Standalone ``kwok`` does nothing without Stage objects (it exits with "no stages found"). These are
-kaico's own, deliberately small: a node becomes Ready, a bound pod becomes Running and Ready, a Job's
-pod then Succeeds, and a pod being deleted goes away (there is no kubelet to confirm the deletion).
+kaico's own, deliberately small: a node becomes Ready, a bound pod becomes Running and Ready (and
+Ready again when the node lifecycle controller marked it not ready), a Job's pod then Succeeds,
+and a pod being deleted goes away (there is no kubelet to confirm the deletion).
 Templates are Go templates rendered by kwok against the object; the result is applied to the
 ``status`` subresource as a strategic merge patch, so fields we do not mention (notably a node's
 ``capacity``/``allocatable`` with ``nvidia.com/gpu``) are kept as the creator wrote them.
@@ -103,6 +104,19 @@ podIPs: [{ip: {{ . | Quote }}}]
 {{ end }}
 """
 
+# A running pod whose Ready condition someone else turned off becomes ready again. The node
+# lifecycle controller does that to every pod of a node whose lease lapsed (as kwok's leases do
+# while the API server is down, or lag under load); a real kubelet, back in touch, reports its
+# pods ready again at once. Without this stage they would stay not ready for good (their
+# Deployments unavailable) after any API server outage. Conditions merge by type: only Ready and
+# ContainersReady change.
+_POD_READY_AGAIN = """\
+{{ $now := Now }}
+conditions:
+- {type: ContainersReady, status: "True", lastTransitionTime: {{ $now | Quote }}}
+- {type: Ready, status: "True", lastTransitionTime: {{ $now | Quote }}}
+"""
+
 # A Job's pod finishes successfully a moment after it started, so Jobs complete.
 _POD_SUCCEEDED = """\
 {{ $now := Now }}
@@ -158,6 +172,10 @@ def stages(kube_version: str) -> list[dict[str, Any]]:
                [not_deleting, _expr(".status.phase", "In", "Pending"),
                 _expr(ready_status, "NotIn", "True")],
                _status_patch(_POD_RUNNING)),
+        _stage("kaico-pod-ready-again", "Pod",
+               [not_deleting, _expr(".status.phase", "In", "Running"),
+                _expr(ready_status, "In", "False")],
+               _status_patch(_POD_READY_AGAIN)),
         _stage("kaico-pod-job-succeeded", "Pod",
                [not_deleting, _expr(".status.phase", "In", "Running"),
                 _expr(".metadata.ownerReferences.[].kind", "In", "Job")],

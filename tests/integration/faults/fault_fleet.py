@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from kaico_dev.localcluster import LocalCluster
 from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "operator"))
-from operator_harness import Api, OperatorProcess, wait_for  # noqa: E402
+from operator_harness import Api, OperatorProcess, wait_for, wait_steady  # noqa: E402
 
 TARGETS = 8
 # Every fault below must converge within this bound (seconds from the end of the fault).
@@ -121,6 +122,22 @@ class Fleet:
         took = round(time.monotonic() - since, 1)
         TIMINGS[what] = took
         return took
+
+    def wait_nodes_recovered(self, since: float) -> None:
+        """After an API server outage, until the cluster has finished reacting to it. kwok could
+        not renew the nodes' leases meanwhile, so the node lifecycle controller may mark the
+        nodes, and every pod on them, not ready (kwok then reports them ready again): targets
+        whose status changes, whose reports rightly change. Wait until every node's lease is
+        renewed after ``since`` (wall clock), then until the Deployments and kaico's writes hold
+        still for longer than the controller's 5 s monitor period."""
+        def renewed() -> bool:
+            leases = self.api.get("leases", "-n", "kube-node-lease") or {"items": []}
+            times = [datetime.fromisoformat(lease["spec"]["renewTime"].replace("Z", "+00:00")).timestamp()
+                     for lease in leases["items"] if lease.get("spec", {}).get("renewTime")]
+            return bool(times) and min(times) > since
+
+        wait_for(renewed, timeout=60, interval=1, message="every node lease renewed after the outage")
+        wait_steady(self.api, self.namespace, self.operator, quiet=8, timeout=90)
 
     def record_truth(self) -> None:
         self.truth = {target: self.content(found[0]) for target, found in self.reports().items()}

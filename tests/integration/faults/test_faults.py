@@ -14,7 +14,7 @@ import time
 
 from fault_fleet import CONVERGE_SECONDS, TIMINGS, Fleet
 from kaico.runtime.health import WATCH_DOWN_SECONDS
-from operator_harness import wait_for
+from operator_harness import wait_for, wait_steady
 from operator_manifests import vllm_deployment
 
 OUTAGE_SECONDS = 60
@@ -82,7 +82,7 @@ def test_reports_converge_after_the_api_server_is_down_for_a_minute(fleet: Fleet
         readiness.append((round(time.monotonic() - went_down), fleet.operator.get("/readyz")[0]))
         time.sleep(2)
     fleet.cluster.start_component("kube-apiserver")
-    back = time.monotonic()
+    back, back_wall = time.monotonic(), time.time()
     # /readyz told the truth: ready at first, not ready once the watches were down too long.
     assert readiness[0][1] == 200, readiness
     assert all(code == 503 for seconds, code in readiness if seconds > WATCH_DOWN_SECONDS + 8), readiness
@@ -101,6 +101,10 @@ def test_reports_converge_after_the_api_server_is_down_for_a_minute(fleet: Fleet
     wait_for(lambda: fleet.operator.get("/readyz")[0] == 200, timeout=CONVERGE_SECONDS,
              message="/readyz to answer 200 again")
     assert fleet.metric("kaico_watch_down_seconds") == 0
+    # The next faults start from a cluster at rest: the outage's effect on the nodes (leases that
+    # lapsed, pods marked not ready, then ready again) is over, and every report says the truth.
+    fleet.wait_nodes_recovered(back_wall)
+    fleet.converge("nodes recovered from the outage", time.monotonic())
 
 
 def test_kill_9_mid_write_then_a_restart_completes_without_duplicates(fleet: Fleet) -> None:
@@ -108,9 +112,16 @@ def test_kill_9_mid_write_then_a_restart_completes_without_duplicates(fleet: Fle
     fleet.cluster.kubectl("delete", "conformancereports", "--all", "-n", fleet.namespace)
     new = [f"batch-{i}" for i in range(30)]
     fleet.api.apply(*[vllm_deployment(fleet.namespace, name) for name in new])
+    # The new Deployments' statuses first settle (kube-controller-manager answers each, kwok runs
+    # the few pods that find a GPU): a report follows its target's status (endpoint-ready), so a
+    # status that changed after the kill would be one more write the kill did not cause.
+    wait_steady(fleet.api, fleet.namespace, None, quiet=3, timeout=60)
     operator = fleet.start(wait_ready=False)
-    written = wait_for(lambda: (n := len(fleet.reports())) >= 1 and n, timeout=60, interval=0.05,
-                       message="the first reports to be written")
+    # Its own counter says the first report was created at once (a listing through kubectl takes
+    # long enough for every report to be written meanwhile).
+    written = wait_for(lambda: operator.get("/metrics")[0] == 200 and operator.counter(
+        "kaico_writes_total", "operation").get("create", 0), timeout=60, interval=0.05,
+        message="the first reports to be written")
     operator.kill()
     at_kill = fleet.reports()
     assert len(at_kill) < len(fleet.uids()), f"killed too late: {written} reports written"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kaico_dev.localcluster import LocalCluster
+from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -92,6 +93,19 @@ class OperatorProcess:
         assert status == 200, status
         return text
 
+    def counter(self, name: str, label: str = "") -> dict[str, float]:
+        """A counter's samples summed by one of its labels (no label: the total under "")."""
+        found: dict[str, float] = {}
+        for family in text_string_to_metric_families(self.metrics()):
+            for sample in family.samples:
+                if sample.name == name:
+                    key = sample.labels.get(label, "") if label else ""
+                    found[key] = found.get(key, 0.0) + sample.value
+        return found
+
+    def total(self, name: str) -> float:
+        return self.counter(name).get("", 0.0)
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -127,3 +141,40 @@ class Api:
 
     def kubectl(self, *args: str) -> str:
         return self.cluster.kubectl(*args).stdout
+
+
+def deployment_versions(api: Api, namespace: str) -> dict[str, str] | None:
+    """name -> resourceVersion of the namespace's Deployments, or None while the deployment
+    controller has not yet seen the latest generation of one of them (its status is still the
+    empty one the API server gives a new object, or describes an older spec)."""
+    listing = api.get("deployments", "-n", namespace) or {"items": []}
+    versions = {}
+    for item in listing["items"]:
+        metadata, status = item["metadata"], item.get("status") or {}
+        if status.get("observedGeneration") != metadata.get("generation"):
+            return None
+        versions[metadata["name"]] = metadata["resourceVersion"]
+    return versions
+
+
+def wait_steady(api: Api, namespace: str, operator: OperatorProcess | None, quiet: float,
+                timeout: float = 300) -> None:
+    """Until the namespace holds still: every Deployment's status is its controller's answer to
+    its latest spec, and for ``quiet`` seconds no Deployment changed (status included) and kaico
+    (``operator``, when one runs) wrote nothing. kaico reports what targets say about themselves
+    (``endpoint-ready`` reads a Deployment's status), so while kube-controller-manager still works
+    through new Deployments a report changes for a real reason: a window that must see zero
+    writes, or only the writes a fault left undone, starts after this."""
+    deadline = time.monotonic() + timeout
+    last: tuple[Any, float | None] | None = None
+    quiet_since = time.monotonic()
+    while True:
+        now = (deployment_versions(api, namespace),
+               operator.total("kaico_writes_total") if operator is not None else None)
+        if now[0] is None or now != last:
+            last, quiet_since = now, time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{namespace} did not hold still for {quiet}s within {timeout}s")
+        time.sleep(0.5)
