@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kaico_dev.localcluster import LocalCluster
+from kaico_dev.localcluster.gpunodes import MANAGED_LABEL
 from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "operator"))
@@ -130,11 +131,15 @@ class Fleet:
         whose status changes, whose reports rightly change. Wait until every node's lease is
         renewed after ``since`` (wall clock), then until the Deployments and kaico's writes hold
         still for longer than the controller's 5 s monitor period."""
+        nodes = {n["metadata"]["name"] for n in (self.api.get("nodes", "-l", f"{MANAGED_LABEL}=true") or
+                                                  {"items": []})["items"]}
+
         def renewed() -> bool:
-            leases = self.api.get("leases", "-n", "kube-node-lease") or {"items": []}
-            times = [datetime.fromisoformat(lease["spec"]["renewTime"].replace("Z", "+00:00")).timestamp()
-                     for lease in leases["items"] if lease.get("spec", {}).get("renewTime")]
-            return bool(times) and min(times) > since
+            leases = (self.api.get("leases", "-n", "kube-node-lease") or {"items": []})["items"]
+            times = {lease["metadata"]["name"]: datetime.fromisoformat(
+                (lease.get("spec", {}).get("renewTime") or "1970-01-01T00:00:00Z").replace("Z", "+00:00"))
+                for lease in leases}
+            return bool(nodes) and all(name in times and times[name].timestamp() > since for name in nodes)
 
         wait_for(renewed, timeout=60, interval=1, message="every node lease renewed after the outage")
         wait_steady(self.api, self.namespace, self.operator, quiet=8, timeout=90)
