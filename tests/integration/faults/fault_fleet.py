@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -126,11 +127,13 @@ class Fleet:
 
     def wait_nodes_recovered(self, since: float) -> None:
         """After an API server outage, until the cluster has finished reacting to it. kwok could
-        not renew the nodes' leases meanwhile, so the node lifecycle controller may mark the
-        nodes, and every pod on them, not ready (kwok then reports them ready again): targets
-        whose status changes, whose reports rightly change. Wait until every node's lease is
-        renewed after ``since`` (wall clock), then until the Deployments and kaico's writes hold
-        still for longer than the controller's 5 s monitor period."""
+        not renew the nodes' Leases meanwhile, so the node lifecycle controller may mark every
+        pod on them not ready (kwok then reports them ready again), and kube-controller-manager's
+        own watches come back up to a minute late, so a Deployment's status can follow its pods
+        long after: targets whose status changes, whose reports rightly change. Wait until every
+        node's Lease is renewed after ``since`` (wall clock), every running pod is ready and every
+        Deployment counts its ready pods, then until the Deployments and kaico's writes hold
+        still for longer than the node lifecycle controller's 5 s monitor period."""
         nodes = {n["metadata"]["name"] for n in (self.api.get("nodes", "-l", f"{MANAGED_LABEL}=true") or
                                                   {"items": []})["items"]}
 
@@ -141,7 +144,19 @@ class Fleet:
                 for lease in leases}
             return bool(nodes) and all(name in times and times[name].timestamp() > since for name in nodes)
 
-        wait_for(renewed, timeout=60, interval=1, message="every node lease renewed after the outage")
+        def caught_up() -> bool:
+            pods = [p for p in (self.api.get("pods", "-n", self.namespace) or {"items": []})["items"]
+                    if not p["metadata"].get("deletionTimestamp") and p["status"].get("phase") == "Running"]
+            ready = [p for p in pods if any(c["type"] == "Ready" and c["status"] == "True"
+                                            for c in p["status"].get("conditions", []))]
+            if len(ready) != len(pods):
+                return False
+            counts = Counter(p["metadata"].get("labels", {}).get("app.kubernetes.io/name") for p in ready)
+            deployments = (self.api.get("deployments", "-n", self.namespace) or {"items": []})["items"]
+            return all((d["status"].get("readyReplicas") or 0) == counts[d["metadata"]["name"]] for d in deployments)
+
+        wait_for(renewed, timeout=60, interval=1, message="every node Lease renewed after the outage")
+        wait_for(caught_up, timeout=90, interval=1, message="every pod ready and counted by its Deployment")
         wait_steady(self.api, self.namespace, self.operator, quiet=8, timeout=90)
 
     def record_truth(self) -> None:
