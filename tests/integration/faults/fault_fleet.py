@@ -103,8 +103,9 @@ class Fleet:
                 problems.append(f"{target}: {len(found)} reports")
             elif found[0]["spec"]["targetRef"]["uid"] != uid:
                 problems.append(f"{target}: report about an earlier object")
-            elif expected.get(target) is not None and self.content(found[0]) != expected[target]:
-                problems.append(f"{target}: {self.content(found[0])[:2]} != {expected[target][:2]}")
+            elif expected.get(target) is not None and (content := self.content(found[0])) != expected[target]:
+                changed = sorted(set(content[2]) ^ set(expected[target][2]))
+                problems.append(f"{target}: {content[:2]} != {expected[target][:2]} (results {changed})")
         problems += [f"{target}: report without a target" for target in sorted(set(reports) - set(uids))]
         return problems
 
