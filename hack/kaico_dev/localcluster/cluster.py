@@ -331,6 +331,12 @@ class LocalCluster:
             f"--service-account-private-key-file={self.pki.sa_key}",
             f"--root-ca-file={self.pki.ca_cert}",
             "--use-service-account-credentials=false",
+            # A node is declared lost after 2 min without a Lease renewal (50 s by default). kwok
+            # renews the Leases, late under CPU load and not at all while the API server is down
+            # (the fault suite stops it for 60 s): with the default, the node lifecycle
+            # controller would mark the fake nodes and every pod on them not ready, churn that
+            # comes from the harness, not from what a test does.
+            "--node-monitor-grace-period=120s",
             *self.extra_args.get("kube-controller-manager", []),
         ]
 

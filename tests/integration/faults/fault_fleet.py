@@ -158,7 +158,7 @@ class Fleet:
 
         wait_for(renewed, timeout=60, interval=1, message="every node Lease renewed after the outage")
         wait_for(caught_up, timeout=90, interval=1, message="every pod ready and counted by its Deployment")
-        wait_steady(self.api, self.namespace, self.operator, quiet=8, timeout=90)
+        wait_steady(self.api, self.namespace, self.operator, quiet=6, timeout=90)
 
     def record_truth(self) -> None:
         self.truth = {target: self.content(found[0]) for target, found in self.reports().items()}
