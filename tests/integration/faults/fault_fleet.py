@@ -156,9 +156,13 @@ class Fleet:
             deployments = (self.api.get("deployments", "-n", self.namespace) or {"items": []})["items"]
             return all((d["status"].get("readyReplicas") or 0) == counts[d["metadata"]["name"]] for d in deployments)
 
+        started = time.monotonic()
         wait_for(renewed, timeout=60, interval=1, message="every node Lease renewed after the outage")
+        TIMINGS["outage: node Leases renewed"] = round(time.monotonic() - started, 1)
         wait_for(caught_up, timeout=90, interval=1, message="every pod ready and counted by its Deployment")
+        TIMINGS["outage: pods ready and counted"] = round(time.monotonic() - started, 1)
         wait_steady(self.api, self.namespace, self.operator, quiet=6, timeout=90)
+        TIMINGS["outage: held still"] = round(time.monotonic() - started, 1)
 
     def record_truth(self) -> None:
         self.truth = {target: self.content(found[0]) for target, found in self.reports().items()}

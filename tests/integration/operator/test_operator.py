@@ -130,9 +130,15 @@ def test_reports_appear_with_their_content_printer_columns_events_and_profile_st
     assert condition({"status": status}, "Ready")["status"] == "True"
 
 
-# Besides llama and qwen, a steady namespace holds this many more GPU Deployments (2 replicas each,
-# most of them Pending: the control plane has 16 GPUs). bench/steady_writes.py measures 500.
+# Besides llama and qwen, a steady namespace holds this many more GPU Deployments, scaled to zero:
+# no pods, so the control plane's 16 GPUs stay free for the tests that follow (pending pods of a
+# namespace being deleted would take them). bench/steady_writes.py measures 500 with their pods.
 STEADY_EXTRA_TARGETS = 100
+
+
+def scaled_to_zero(deployment: dict[str, Any]) -> dict[str, Any]:
+    deployment["spec"]["replicas"] = 0
+    return deployment
 
 
 def test_a_steady_cluster_causes_zero_writes_and_watched_workloads_are_never_written(
@@ -141,7 +147,7 @@ def test_a_steady_cluster_causes_zero_writes_and_watched_workloads_are_never_wri
     apply_workloads(api, namespace, profile_name)
     local_cluster.kubectl("rollout", "status", "deployment/llama", "-n", namespace, "--timeout=60s")
     extra = [f"model-{i}" for i in range(STEADY_EXTRA_TARGETS)]
-    api.apply(*[vllm_deployment(namespace, name) for name in extra])
+    api.apply(*[scaled_to_zero(vllm_deployment(namespace, name)) for name in extra])
     operator = start_operator("--namespace", namespace)
     wait_reports(api, namespace, {"llama", "qwen", *extra}, timeout=120)
     wait_for(lambda: (api.get("conformanceprofile", profile_name) or {}).get("status", {}).get("conformant") == 1,
