@@ -22,6 +22,11 @@ def fleet(local_cluster: LocalCluster, kaico_crds: list[str], tmp_path_factory: 
     fleet = Fleet(local_cluster, api, namespace, tmp_path_factory.mktemp("faults"))
     api.apply(profile(fleet.profile, namespace, intervalSeconds=300),
               *[vllm_deployment(namespace, name) for name in sorted(fleet.targets)])
+    # The truth is recorded from the first reports, and endpoint-ready follows each Deployment's
+    # readiness: every pod runs first (their 16 GPUs may still be held by pods of namespaces
+    # earlier tests are deleting), so no report changes later for a reason no fault caused.
+    local_cluster.kubectl("wait", "--for=condition=Available", "deployment", "--all", "-n", namespace,
+                          "--timeout=110s")
     fleet.start()
     wait_for(lambda: len(fleet.reports()) == TARGETS and all(
         r[0].get("status") for r in fleet.reports().values()), timeout=60, message="the first reports")
