@@ -116,6 +116,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         results["operator_start_to_all_reports"] = time.monotonic() - started
         print(f"kaico run: all {args.workloads} reports {results['operator_start_to_all_reports']:.1f} s "
               "after start", flush=True)
+        if args.stop_controllers:
+            # No more Deployment status updates reach the operator while it answers reviews.
+            cluster.stop_component("kube-controller-manager")
+            results["controllers_stopped"] = True
         await asyncio.sleep(args.settle)
         webhook = dict(CHART_WEBHOOK, name="admission.kaico.dev",
                        clientConfig={"url": f"https://127.0.0.1:{port}/validate",
@@ -176,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--applies", type=int, default=200, help="dry-run applies per side (default 200)")
     parser.add_argument("--warm-up", type=int, default=10, help="untimed applies per side first (default 10)")
     parser.add_argument("--settle", type=float, default=5, help="pause after the last report (default 5 s)")
+    parser.add_argument("--stop-controllers", action="store_true",
+                        help="stop kube-controller-manager before measuring: the deployment controller "
+                        "otherwise keeps writing the paused Deployments' status (slowly) throughout")
     parser.add_argument("--timeout", type=float, default=900, help="give up waiting for reports after this")
     parser.add_argument("--work-dir", default=None, help="keep logs here (default: a fresh temporary directory)")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
