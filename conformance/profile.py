@@ -126,6 +126,12 @@ class WaiverTarget(_Model):
         return True
 
 
+# A waiver's words are copied into every report it covers: bounded, so that a pasted log cannot
+# grow thousands of reports (the CRD schemas say the same, so the API server refuses it first).
+WAIVER_REASON_MAX = 1024
+WAIVER_TICKET_MAX = 256
+
+
 class Waiver(_Model):
     """A documented exception: one check on matching targets, until ``expiresAt``.
 
@@ -134,9 +140,9 @@ class Waiver(_Model):
 
     check: str
     target: WaiverTarget = Field(default_factory=WaiverTarget)
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=WAIVER_REASON_MAX)
     expires_at: datetime = Field(alias="expiresAt")
-    ticket: str | None = None
+    ticket: str | None = Field(None, max_length=WAIVER_TICKET_MAX)
 
     @field_validator("expires_at")
     @classmethod

@@ -20,7 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from conformance.catalogue import catalogue
 from conformance.facts import LabelSelector
-from conformance.profile import LabelSelectorSpec, NamespaceWaiverPolicy, location_of
+from conformance.profile import (
+    WAIVER_REASON_MAX,
+    WAIVER_TICKET_MAX,
+    LabelSelectorSpec,
+    NamespaceWaiverPolicy,
+    location_of,
+)
 from conformance.relations import namespace_of
 
 API_VERSION = "kaico.dev/v1alpha1"
@@ -50,12 +56,14 @@ class WaiverSpec(_Model):
     target: WaiverTargetSpec = Field(
         default_factory=WaiverTargetSpec, description="Which targets of this namespace it covers."
     )
-    reason: str = Field(min_length=1, description="Why the exception is acceptable; shown in the report.")
+    reason: str = Field(min_length=1, max_length=WAIVER_REASON_MAX,
+                        description="Why the exception is acceptable; shown in the report.")
     expires_at: datetime = Field(
         alias="expiresAt",
         description="When the waiver lapses (RFC 3339). An expired waiver is not honoured.",
     )
-    ticket: str | None = Field(None, description="Tracking reference (issue, change ticket).")
+    ticket: str | None = Field(None, max_length=WAIVER_TICKET_MAX,
+                               description="Tracking reference (issue, change ticket).")
 
     @field_validator("expires_at")
     @classmethod

@@ -79,6 +79,13 @@ def test_a_waiver_without_expires_at_is_rejected():
     assert error.value.problems == ["spec.waivers[0].expiresAt: Field required"]
 
 
+def test_a_waiver_reason_longer_than_1024_characters_is_rejected():
+    waiver = {"check": "gpu-limits", "reason": "x" * 1025, "expiresAt": "2030-01-01T00:00:00Z"}
+    with pytest.raises(ProfileError, match=r"spec.waivers\[0\].reason: String should have at most 1024"):
+        parse_profile(profile_document(waivers=[waiver]))
+    parse_profile(profile_document(waivers=[{**waiver, "reason": "x" * 1024}]))
+
+
 def test_a_waiver_for_an_unknown_check_is_rejected():
     with pytest.raises(ProfileError, match=r"spec.waivers\[0\].check: unknown check 'nope'"):
         parse_profile(profile_document(

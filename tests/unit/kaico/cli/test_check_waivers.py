@@ -83,3 +83,9 @@ def test_a_waiver_without_a_reason_exits_2_with_one_line(tmp_path):
     code, out, err = run(tmp_path, True, waiver(reason=""))
     assert code == EXIT_UNUSABLE and out == ""
     assert err.count("\n") == 1 and "spec.reason" in err and "Traceback" not in err
+
+
+def test_a_waiver_with_a_pasted_log_as_its_reason_exits_2_with_one_line(tmp_path):
+    code, out, err = run(tmp_path, True, waiver(reason="line of a log " * 200))
+    assert code == EXIT_UNUSABLE and out == ""
+    assert err.count("\n") == 1 and "spec.reason" in err and "at most 1024" in err
