@@ -28,7 +28,7 @@ setup: $(BIN)/kaico
 
 ## test: every test (unit, integration on the local control plane, e2e)
 test: setup tools
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 ## test-unit: the pure engine and CLI tests only (no control plane)
 test-unit: setup

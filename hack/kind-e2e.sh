@@ -19,6 +19,7 @@
 #                        token (`kubectl create token`): exactly the chart's permissions. For a
 #                        control plane without a container runtime (kwok's pods run nothing).
 #   KEEP=1               leave everything installed (and the kind cluster up)
+#   ARTIFACTS=DIR        on failure, save the operator log and the kaico objects (YAML) in DIR
 #   CLUSTER_NAME=kaico-e2e  IMAGE=kaico:e2e  RELEASE=kaico  NAMESPACE=kaico-system
 #   TIMEOUT=180s         per wait
 #   THIRD_PARTY_CRDS="file|dir ..."  CRDs the examples need (default: $KAICO_SHARED/crds if present)
@@ -100,7 +101,22 @@ teardown() {
     log "diagnostics (exit $rc):"
     "$KUBECTL" get conformancereports -A 2>&1 | sed 's/^/  /' || true
     "$KUBECTL" -n "$NAMESPACE" get pods -o wide 2>&1 | sed 's/^/  /' || true
-    if [ -f "$WORK/operator.log" ]; then tail -n 40 "$WORK/operator.log" | sed 's/^/  operator: /'; fi
+    "$KUBECTL" get conformanceprofiles -o wide 2>&1 | sed 's/^/  /' || true
+    if [ -n "${port:-}" ] && [ "$OPERATOR" = local ]; then
+      python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
+        "http://127.0.0.1:$port/metrics" 2>&1 \
+        | grep -E '^kaico_(evaluations_total|writes_total|report_repairs_total|targets)' | sed 's/^/  metrics: /' || true
+    fi
+    if [ -f "$WORK/operator.log" ]; then
+      grep -E ' (WARNING|ERROR) ' "$WORK/operator.log" | tail -n 40 | sed 's/^/  operator: /'
+      tail -n 20 "$WORK/operator.log" | sed 's/^/  operator: /'
+    fi
+    if [ -n "${ARTIFACTS:-}" ]; then
+      mkdir -p "$ARTIFACTS"
+      cp "$WORK"/*.log "$ARTIFACTS"/ 2>/dev/null || true
+      "$KUBECTL" get conformanceprofiles,conformancereports -A -o yaml >"$ARTIFACTS/kaico-objects.yaml" 2>&1 || true
+      log "logs and objects saved in $ARTIFACTS"
+    fi
     if [ "$OPERATOR" = pod ]; then
       "$KUBECTL" -n "$NAMESPACE" logs "deployment/$RELEASE" --tail=40 2>&1 | sed 's/^/  operator: /' || true
     fi

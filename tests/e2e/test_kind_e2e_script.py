@@ -69,6 +69,7 @@ def test_the_kind_e2e_script_passes_on_the_local_control_plane(e2e_cluster, helm
         "GPU_NODE_SELECTOR": "nvidia.com/gpu.present=true",
         "NAMESPACE": "kaico-e2e-script",
         "TIMEOUT": "120s",
+        "ARTIFACTS": str(Path(os.environ.get("KAICO_E2E_ARTIFACTS", "/tmp/kaico-kind-e2e-artifacts"))),
     }
     done = subprocess.run(
         ["bash", str(SCRIPT)],

@@ -536,10 +536,13 @@ class Controller:
         if flush is not None and not flush.done() and flush is not asyncio.current_task():
             await asyncio.shield(flush)
         # Reports of the workloads the profile selects stay (a skipped evaluation may still be
-        # in flight in another pass, so its result need not be recorded yet).
+        # in flight in another pass, so its result need not be recorded yet). Selected *now*:
+        # a target created while this pass ran got its report from its own event, and must not
+        # lose it because the pass started before it existed.
         desired = {
             (namespace_of(w.namespace), report_name(w.kind, w.name, entry.name, w.api_group))
-            for w in workloads if selects(entry, w, indexes.namespace_labels(workload_key(w)[1]))
+            for w in indexes.all_workloads()
+            if selects(entry, w, indexes.namespace_labels(workload_key(w)[1]))
         }
         await self._collect_stale_reports(entry.name, desired, indexes)
 

@@ -187,3 +187,38 @@ def test_a_report_deleted_by_someone_is_evaluated_again_although_nothing_else_ch
         assert metrics.evaluations["default"] == WORKLOADS + 1
 
     asyncio.run(scenario())
+
+
+def test_a_target_created_while_its_profile_pass_runs_keeps_its_report():
+    """The profile's pass lists the targets when it starts; a target created meanwhile gets its
+    report from its own event, and the pass's clean-up must not take it as stale (it did: the
+    kind e2e lost every report of a namespace applied together with a new profile)."""
+    from kaico.workloads.controller import report_name
+    from kaico.workloads.indexes import StoredReport
+
+    async def scenario() -> None:
+        metrics, writer = Metrics(), Writer()
+        controller = Controller(writer, Results(), metrics, Served(), lambda: datetime.now(UTC))
+        indexes, _ = indexes_for(["default"])
+        late = adapt_object(deployment(WORKLOADS), Parameters())
+        assert late is not None
+        name = report_name(late.kind, late.name, "default", late.api_group)
+        first_write = writer.write
+
+        async def write_and_meanwhile_create_the_late_target(workload, profile, report, stored):
+            key = ("workload", *workload_key(late))
+            if key not in indexes.workloads:
+                # Its Deployment event: indexed, evaluated on its own, its report stored.
+                indexes.workloads[key] = [late]
+                await controller.evaluate_workload(late, indexes)
+                indexes.reports[(late.namespace, name)] = [StoredReport(
+                    namespace=late.namespace, name=name, target_uid=late.uid, profile="default",
+                    digest="d", conformant=False, conformant_condition=None,
+                    target_kind=late.kind, target_name=late.name)]
+            return await first_write(workload, profile, report, stored)
+
+        writer.write = write_and_meanwhile_create_the_late_target
+        await controller.run_profile(indexes.profile("default"), indexes, periodic=False)
+        assert writer.reports[late.name] == 1  # Writer.delete raises if the pass deleted it
+
+    asyncio.run(scenario())
