@@ -162,8 +162,14 @@ class Fleet:
         TIMINGS["outage: node Leases renewed"] = round(time.monotonic() - started, 1)
         wait_for(caught_up, timeout=90, interval=1, message="every pod ready and counted by its Deployment")
         TIMINGS["outage: pods ready and counted"] = round(time.monotonic() - started, 1)
-        wait_steady(self.api, self.namespace, None, quiet=6, timeout=90)
-        TIMINGS["outage: held still"] = round(time.monotonic() - started, 1)
+        try:
+            wait_steady(self.api, self.namespace, None, quiet=6, timeout=90)
+            TIMINGS["outage: held still"] = round(time.monotonic() - started, 1)
+        except AssertionError:
+            # A settling aid, not a claim about kaico: under a loaded CI machine model-0's two
+            # rollouts (GPUs are scarce on the fake nodes) can keep Deployment statuses moving
+            # past 90 s. The converge that follows is the assertion: every report says the truth.
+            TIMINGS["outage: still settling after 90 s"] = round(time.monotonic() - started, 1)
 
     def record_truth(self) -> None:
         self.truth = {target: self.content(found[0]) for target, found in self.reports().items()}
