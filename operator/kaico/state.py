@@ -8,7 +8,9 @@ so forgetting a deleted target here is all it takes for its series to disappear.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import fnmatch
+import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from conformance.findings import Result
@@ -16,6 +18,8 @@ from conformance.profile import Profile, ProfileError
 from conformance.report import Report
 
 WorkloadKey = tuple[str, str, str]  # (kind, namespace, name)
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,40 @@ class ProfileEntry:
     generation: int | None
     profile: Profile | None
     error: ProfileError | None
+
+
+class Scope:
+    """The namespaces an install watches (None: every namespace), and which profiles it covers.
+
+    A profile's counts and its ClusterConformanceReport (whose workload tallies are counted from
+    the install's own results) are cluster-scoped, one object per profile: an install that sees
+    only part of the profile's namespaces would write a partial count, and two such installs
+    would rewrite each other's forever. Only an install that covers the profile writes them. An
+    invalid profile selects nothing, so every install agrees on it."""
+
+    def __init__(self, namespaces: Sequence[str] | None = None):
+        self.namespaces = tuple(namespaces) if namespaces else None
+        self._told: set[str] = set()
+
+    def covers(self, entry: ProfileEntry) -> bool:
+        if self.namespaces is None or entry.profile is None:
+            return True
+        wanted = entry.profile.spec.targets.namespaces
+        # A profile without a namespace list may select any namespace: only a cluster-wide
+        # install sees them all. A pattern of the profile is covered when one of the install's
+        # matches it as a name (``team-a`` by ``team-*``, ``team-a*`` by ``team-*``).
+        covered = bool(wanted) and all(
+            any(fnmatch.fnmatchcase(pattern, watched) for watched in self.namespaces)
+            for pattern in wanted
+        )
+        if covered:
+            self._told.discard(entry.name)
+        elif entry.name not in self._told:
+            self._told.add(entry.name)
+            logger.info("profile %s selects namespaces this install does not watch (it watches %s): "
+                        "its counts and ClusterConformanceReport are left to an install that "
+                        "watches them all", entry.name, ", ".join(self.namespaces))
+        return covered
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ from kaico.cluster.status import (
 from kaico.kube.client import ApiError, KubeClient, collection_path
 from kaico.kube.events import event_body, post_event
 from kaico.kube.inflight import InFlight
-from kaico.state import ProfileEntry, Results
+from kaico.state import ProfileEntry, Results, Scope
 
 logger = logging.getLogger("kaico.cluster.controller")
 
@@ -124,6 +124,10 @@ class ClusterReports:
         gather_options: GatherOptions | None = None,
     ):
         self._client = client
+        # The namespaces this install watches (None: every namespace). A profile it does not
+        # cover gets no report from it: the report's workload tallies would count only part of
+        # the profile's targets (kaico.state.Scope).
+        self.scope = Scope()
         self._policy_reports = policy_reports  # with --policy-reports
         # Which exporter Services the operator scrapes (its flags; by default none discovered).
         self._gather_options = gather_options or GatherOptions(scrape_discovered=False)
@@ -242,6 +246,7 @@ class ClusterReports:
 
     async def run(self, entries: list[ProfileEntry]) -> None:
         """Read the cluster once and judge each profile's checklist on it."""
+        entries = [entry for entry in entries if self.scope.covers(entry)]
         if not entries:
             return
         async with self._pass_lock:

@@ -48,7 +48,7 @@ from kaico.runtime.handlers import RECOVERY_AUDIT_DELAY, register
 from kaico.runtime.health import WatchHealth
 from kaico.runtime.metrics import Metrics, MetricsAuth, http_app, start_http_server, tls_context
 from kaico.runtime.policy_handlers import register_policy_reports
-from kaico.state import Results
+from kaico.state import Results, Scope
 from kaico.workloads.controller import Controller
 from kaico.workloads.policyreports import PolicyReports
 from kaico.workloads.writer import ReportWriter
@@ -203,6 +203,10 @@ class Operator:
         elector = LeaderElector(self.client, election) if election is not None else None
         standby = elector is not None
         self.handlers.clusterwide = not namespaces
+        scope = Scope(namespaces)
+        self.handlers.controller.scope = scope
+        if self.handlers.cluster is not None:
+            self.handlers.cluster.scope = scope
         self.health.install()
         probe = asyncio.create_task(self.health.probe(self._lists), name="kaico-watch-probe")
         runner = None

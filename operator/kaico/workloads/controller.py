@@ -38,7 +38,7 @@ from kaico.kube.client import ApiError
 from kaico.kube.discovery import ServedResources
 from kaico.kube.inflight import newer_or_same
 from kaico.kube.resources import known_classes
-from kaico.state import ProfileEntry, Results
+from kaico.state import ProfileEntry, Results, Scope
 from kaico.workloads.affected import WorkloadKey, affected_workloads, workload_key
 from kaico.workloads.indexes import Indexes, StoredReport
 from kaico.workloads.object_facts import merge_facts
@@ -151,6 +151,9 @@ class Controller:
         self._last_full_run: dict[str, float] = {}
         # Profiles whose full pass is under way: their counts are partial until it ends.
         self._running: set[str] = set()
+        # The namespaces this install watches (None: every namespace): the profile counts of a
+        # profile it does not cover are left to an install that does (kaico.state.Scope).
+        self.scope = Scope()
 
     def remember(self, indexes: Indexes) -> Indexes:
         """Keep the (live) index views for work that runs outside a handler: the coalesced
@@ -566,9 +569,8 @@ class Controller:
 
     async def publish_profile_status(self, entry: ProfileEntry, current: dict[str, Any] | None,
                                      current_version: str | None = None) -> None:
-        status = profile_status(
-            entry.generation, entry.error, self.results.counts(entry.name), current, self.clock()
-        )
+        counts = self.results.counts(entry.name) if self.scope.covers(entry) else None
+        status = profile_status(entry.generation, entry.error, counts, current, self.clock())
         try:
             await self.writer.write_profile_status(entry.name, status, current, current_version)
         except (TimeoutError, ApiError, OSError) as error:

@@ -164,22 +164,23 @@ def report_body(name: str, workload: ServingWorkload, profile: str) -> dict[str,
 def profile_status(
     generation: int | None,
     error: ProfileError | None,
-    counts: ProfileCounts,
+    counts: ProfileCounts | None,
     previous: dict[str, Any] | None,
     now: datetime,
 ) -> dict[str, Any]:
     """The ConformanceProfile status: counts, observedGeneration and the Ready condition,
-    which carries every problem of an invalid profile (with field paths) in its message."""
+    which carries every problem of an invalid profile (with field paths) in its message.
+
+    Without ``counts`` (an install that does not watch every namespace the profile selects,
+    ``kaico.state.Scope``) only observedGeneration and Ready: what every install agrees on."""
     if error is None:
         ready = condition(READY, True, ("Valid", "Invalid"), "the profile is valid and in use",
                           find_condition(previous, READY), now, generation)
     else:
         ready = condition(READY, False, ("Valid", "Invalid"), "; ".join(error.problems),
                           find_condition(previous, READY), now, generation)
-    return {
-        "conformant": counts.conformant,
-        "nonConformant": counts.non_conformant,
-        "errored": counts.errored,
-        "observedGeneration": generation,
-        "conditions": [ready],
-    }
+    status: dict[str, Any] = {"observedGeneration": generation, "conditions": [ready]}
+    if counts is not None:
+        status.update(conformant=counts.conformant, nonConformant=counts.non_conformant,
+                      errored=counts.errored)
+    return status

@@ -305,7 +305,9 @@ class ReportWriter:
         """Patch the profile's status unless the stored one (``current``, as the watch shows it
         at ``current_version``, or our own patch still on its way back) already holds it."""
         new_digest = digest(status)
-        watched = digest(current) if current else None
+        # Only the fields this install writes are compared: without the counts (an install that
+        # does not cover the profile) the counts another install keeps are not ours to match.
+        watched = digest(_fields(current, status)) if current else None
         if self._profile_in_flight.current(name, watched, current_version) == new_digest:
             return False
         path = collection_path(GROUP, VERSION, "conformanceprofiles", None) + f"/{name}/status"
@@ -315,7 +317,7 @@ class ReportWriter:
         self._on_write("profile-status")
         stored = response.body.get("status") or None
         self._profile_in_flight.wrote(name, (response.body.get("metadata") or {}).get("resourceVersion"),
-                                      digest(stored) if stored else new_digest)
+                                      digest(_fields(stored, status)) if stored else new_digest)
         return True
 
     def profile_observed(self, name: str, resource_version: str | None) -> None:
@@ -323,3 +325,8 @@ class ReportWriter:
 
     def forget_profile(self, name: str) -> None:
         self._profile_in_flight.forget(name)
+
+
+def _fields(stored: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """The stored status restricted to the fields of the status kaico would write."""
+    return {key: stored[key] for key in wanted if key in stored}

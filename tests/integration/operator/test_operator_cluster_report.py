@@ -48,9 +48,10 @@ def wait_status(api: Api, name: str, requirement_id: str, status: str, timeout: 
     return wait_for(reached, timeout=timeout, message=f"{requirement_id} to become {status}")
 
 
-def kaico_writes(metrics: str) -> float:
-    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
-               if line.startswith("kaico_writes_total{"))
+def kaico_writes(metrics: str) -> dict[str, float]:
+    """kaico_writes_total by operation."""
+    return {line.split('"')[1]: float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+            if line.startswith("kaico_writes_total{")}
 
 
 def test_the_cluster_report_follows_gateway_api_and_stays_quiet_when_nothing_changes(

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from operator_harness import Api, OperatorProcess, wait_for
+from operator_manifests import inference_service, profile, vllm_companions, vllm_deployment
 from test_operator import (
     apply_workloads,
     profile_name,  # noqa: F401 - the fixture
@@ -100,3 +101,42 @@ def test_the_standby_takes_over_within_the_lease_and_converges_without_duplicate
     # A clean stop gives the Lease up at once instead of letting it run out.
     second.stop()
     assert not holder(api, namespace)
+
+
+def test_an_install_that_does_not_watch_all_of_a_profiles_namespaces_leaves_its_counts_alone(
+    api: Api, namespace: str, start_operator: Any, profile_name: str  # noqa: F811
+) -> None:
+    """Two releases judging one profile: one watches both of the profile's namespaces, one only
+    the (empty) second. The profile's counts and its ClusterConformanceReport are the covering
+    install's; the other must not write its own partial count over them (the two would rewrite
+    each other's without end)."""
+    other = f"{namespace}-b"[:63]
+    api.cluster.create_namespace(other, labels={"kaico.dev/test": "true"})
+    try:
+        api.apply(profile(profile_name, namespace, targets={"namespaces": [namespace, other]}),
+                  vllm_deployment(namespace), *vllm_companions(namespace), inference_service(namespace))
+        partial = start_operator("--namespace", other)
+        covering = start_operator("--namespace", namespace, "--namespace", other)
+        wait_reports(api, namespace, {"llama", "qwen"})
+        status = wait_for(lambda: ((p := api.get("conformanceprofile", profile_name)) or {}).get("status", {})
+                          .get("nonConformant") == 1 and p["status"], message="the profile's counts")
+        assert (status["conformant"], status["nonConformant"]) == (1, 1)
+        wait_for(lambda: api.get("clusterconformancereport", profile_name), message="the cluster report")
+        time.sleep(3)
+
+        def stored() -> tuple[Any, ...]:
+            return (api.get("conformanceprofile", profile_name)["metadata"]["resourceVersion"],
+                    api.get("clusterconformancereport", profile_name)["metadata"]["resourceVersion"],
+                    writes(partial), writes(covering).get("profile-status"))
+
+        before = stored()
+        time.sleep(8)
+        assert stored() == before
+        # The partial install wrote nothing but (at most) the profile's validity, before the
+        # covering one had; never a count and never the cluster report.
+        assert set(writes(partial)) <= {"profile-status"}, writes(partial)
+        assert "kaico_cluster_requirements{" not in partial.metrics()
+        partial.assert_alive()
+        covering.assert_alive()
+    finally:
+        api.cluster.delete_namespace(other)

@@ -117,3 +117,9 @@ def test_a_status_never_exceeds_the_ceiling_and_says_what_it_left_out():
     )
     small = report_status(report(Result.PASS), None, T0)
     assert small["results"][0]["message"] == "message 0"
+
+
+def test_without_counts_the_profile_status_holds_only_what_every_install_agrees_on():
+    status = profile_status(2, None, None, None, T0)
+    assert set(status) == {"observedGeneration", "conditions"}
+    assert find_condition(status, "Ready")["status"] == "True"

@@ -189,6 +189,23 @@ def test_profile_status_is_patched_only_when_it_differs():
     assert client.verbs() == ["PATCH status"]
 
 
+def test_a_profile_status_without_counts_leaves_the_counts_another_install_keeps():
+    client = FakeClient()
+    w, _ = writer(client)
+    ours = {"observedGeneration": 1, "conditions": [{"type": "Ready", "status": "True"}]}
+    stored = {**ours, "conformant": 7, "nonConformant": 2, "errored": 0}
+
+    async def scenario():
+        # The stored status holds what this install writes: nothing to patch.
+        assert await w.write_profile_status("default", ours, stored) is False
+        # Its own fields differ: patched, and only those (a merge patch keeps the counts).
+        assert await w.write_profile_status("default", {**ours, "observedGeneration": 2}, stored) is True
+
+    run(scenario())
+    assert client.verbs() == ["PATCH status"]
+    assert "conformant" not in client.requests[0][2]["status"]
+
+
 def test_a_report_found_under_its_name_for_the_same_target_is_adopted_without_rewriting():
     client = FakeClient()
     first, _ = writer(client)
