@@ -275,6 +275,20 @@ def test_watching_named_namespaces_binds_namespaced_rights_only_there(render):
 
 
 @pytest.mark.helm
+def test_a_scoped_install_targets_its_default_profile_at_the_watched_namespaces(render):
+    """So the install covers its own profile and writes its counts and cluster report."""
+    profile = find(render("operator.watchNamespaces={serving,ml}"), "ConformanceProfile", "default")
+    assert profile["spec"]["targets"]["namespaces"] == ["serving", "ml"]
+    assert "targets" not in find(render(), "ConformanceProfile", "default")["spec"] or (
+        "namespaces" not in find(render(), "ConformanceProfile", "default")["spec"]["targets"])
+    chosen = render("operator.watchNamespaces={serving,ml}",
+                    "defaultProfile.spec.targets.namespaces={serving}",
+                    "defaultProfile.spec.targets.kinds={Deployment}")
+    targets = find(chosen, "ConformanceProfile", "default")["spec"]["targets"]
+    assert targets == {"namespaces": ["serving"], "kinds": ["Deployment"]}
+
+
+@pytest.mark.helm
 def test_rbac_can_be_left_to_the_user(render):
     objects = render("rbac.create=false", "serviceAccount.create=false", "serviceAccount.name=ops")
     assert kinds(objects) == ["ConformanceProfile", "Deployment", "Secret", "Service"]
