@@ -12,6 +12,10 @@ export KAICO_SHARED
 # The CRD generator (writes crds/*.yaml from the API models; takes --output-dir DIR).
 CRDGEN ?= $(DEV_PYTHON) -m kaico_dev.crdgen
 
+# `make test` runs test files on this many pytest-xdist workers, each with its own control plane
+# (a file's tests stay on one worker, sharing its module fixtures). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
+
 # Benchmarks run one at a time on a shared machine: every one takes this lock.
 HEAVY_LOCK ?= $(if $(wildcard /work/.heavy.lock),/work/.heavy.lock,$(CURDIR)/.heavy.lock)
 
@@ -28,7 +32,7 @@ setup: $(BIN)/kaico
 
 ## test: every test (unit, integration on the local control plane, e2e)
 test: setup tools
-	$(BIN)/pytest -q --durations=25
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 ## test-unit: the pure engine and CLI tests only (no control plane)
 test-unit: setup

@@ -570,9 +570,10 @@ class Controller:
     async def publish_profile_status(self, entry: ProfileEntry, current: dict[str, Any] | None,
                                      current_version: str | None = None) -> None:
         counts = self.results.counts(entry.name) if self.scope.covers(entry) else None
-        status = profile_status(entry.generation, entry.error, counts, current, self.clock())
+        stored = self.writer.stored_profile_status(entry.name, current, current_version)
+        status = profile_status(entry.generation, entry.error, counts, stored, self.clock())
         try:
-            await self.writer.write_profile_status(entry.name, status, current, current_version)
+            await self.writer.write_profile_status(entry.name, status, stored)
         except (TimeoutError, ApiError, OSError) as error:
             logger.warning("writing the status of profile %s failed: %s", entry.name, error)
 

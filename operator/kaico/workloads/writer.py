@@ -86,7 +86,7 @@ class ReportWriter:
         # Reports whose watched copy cannot be trusted: read from the API before deciding.
         self._suspect: set[ReportKey] = set()
         self._vanished: set[str | None] = set()  # uids of targets found gone by a read
-        self._profile_in_flight: InFlight[str] = InFlight()
+        self._profile_in_flight: InFlight[dict[str, Any]] = InFlight()
         self._locks: dict[ReportKey, asyncio.Lock] = {}
         self._instance = socket.gethostname()
 
@@ -298,26 +298,29 @@ class ReportWriter:
 
     # --- profiles ---------------------------------------------------------------------------------
 
-    async def write_profile_status(
-        self, name: str, status: dict[str, Any], current: dict[str, Any] | None,
-        current_version: str | None = None,
-    ) -> bool:
-        """Patch the profile's status unless the stored one (``current``, as the watch shows it
-        at ``current_version``, or our own patch still on its way back) already holds it."""
-        new_digest = digest(status)
-        # Only the fields this install writes are compared: without the counts (an install that
-        # does not cover the profile) the counts another install keeps are not ours to match.
-        watched = digest(_fields(current, status)) if current else None
-        if self._profile_in_flight.current(name, watched, current_version) == new_digest:
+    def stored_profile_status(self, name: str, watched: dict[str, Any] | None,
+                              watched_version: str | None) -> dict[str, Any] | None:
+        """The profile's status as stored: our patch's answer while the watch has not shown it
+        yet, else the watched copy (``watched`` at ``watched_version``). The next status is
+        computed from this one (a condition keeps its lastTransitionTime) and compared with it:
+        computing it from an older copy than the one compared with made two writes with
+        different transition times answer each other without end."""
+        return self._profile_in_flight.current(name, watched, watched_version)
+
+    async def write_profile_status(self, name: str, status: dict[str, Any],
+                                   stored: dict[str, Any] | None) -> bool:
+        """Patch the profile's status unless ``stored`` (``stored_profile_status``) already
+        holds it. Only the fields kaico writes are compared: without the counts (an install
+        that does not cover the profile) the counts another install keeps are not ours."""
+        if stored is not None and digest(_fields(stored, status)) == digest(status):
             return False
         path = collection_path(GROUP, VERSION, "conformanceprofiles", None) + f"/{name}/status"
         response = await self._client().merge_patch(path, {"status": status}, allowed=(404,))
         if response.status == 404:
             return False
         self._on_write("profile-status")
-        stored = response.body.get("status") or None
         self._profile_in_flight.wrote(name, (response.body.get("metadata") or {}).get("resourceVersion"),
-                                      digest(_fields(stored, status)) if stored else new_digest)
+                                      response.body.get("status") or status)
         return True
 
     def profile_observed(self, name: str, resource_version: str | None) -> None:

@@ -54,6 +54,15 @@ def kaico_writes(metrics: str) -> dict[str, float]:
             if line.startswith("kaico_writes_total{")}
 
 
+def profiles_in_the_cluster(api: Api) -> list[tuple[Any, ...]]:
+    """What to look at when a quiet window was not quiet: every profile, its version, status and
+    who wrote it last."""
+    listing = api.get("conformanceprofiles") or {"items": []}
+    return [(p["metadata"]["name"], p["metadata"]["resourceVersion"], p.get("status"),
+             [(m.get("manager"), m.get("subresource"), m.get("time"))
+              for m in p["metadata"].get("managedFields") or []]) for p in listing["items"]]
+
+
 def test_the_cluster_report_follows_gateway_api_and_stays_quiet_when_nothing_changes(
     api: Api, namespace: str, start_operator, profile_name: str
 ) -> None:
@@ -103,7 +112,7 @@ def test_the_cluster_report_follows_gateway_api_and_stays_quiet_when_nothing_cha
         time.sleep(12)
         after = (api.get("clusterconformancereport", profile_name)["metadata"]["resourceVersion"],
                  kaico_writes(operator.metrics()))
-        assert after == before
+        assert after == before, profiles_in_the_cluster(api)
     finally:
         api.delete("-f", str(GATEWAY_API), "--wait=false")
     wait_status(api, profile_name, "ai_inference", "NotImplemented")

@@ -57,6 +57,12 @@ def test_the_standby_takes_over_within_the_lease_and_converges_without_duplicate
     first = start_operator(*args)
     wait_for(lambda: holder(api, namespace) == identity(first), message="the first replica to lead")
     wait_reports(api, namespace, {"llama", "qwen"})
+    # The results to compare after the takeover are those of a settled cluster: llama's pods
+    # turn ready a while after its report first appears (a slow machine shows it).
+    api.cluster.kubectl("wait", "--for=condition=Available", "deployment/llama", "-n", namespace,
+                        "--timeout=60s")
+    wait_for(lambda: (before := reports(api, namespace)) and time.sleep(2) is None
+             and reports(api, namespace) == before, timeout=60, message="the reports to settle")
     second = start_operator(*args)  # ready (/readyz 200) as a standby
     assert leader_gauge(first) == 1 and leader_gauge(second) == 0
     expected = {name: results(report) for name, report in reports(api, namespace).items()}

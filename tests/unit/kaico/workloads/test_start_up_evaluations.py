@@ -79,7 +79,10 @@ class Writer:
         self.reports[workload.name] += 1
         return True
 
-    async def write_profile_status(self, name, status, current, version=None) -> bool:
+    def stored_profile_status(self, name, watched, watched_version):
+        return watched
+
+    async def write_profile_status(self, name, status, stored) -> bool:
         return False
 
     async def delete(self, namespace, name) -> None:

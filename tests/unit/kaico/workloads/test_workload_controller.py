@@ -59,7 +59,10 @@ def test_the_periodic_pass_publishes_no_status_while_the_profiles_full_pass_runs
         def __init__(self):
             self.published = []
 
-        async def write_profile_status(self, name, status, current, current_version=None):
+        def stored_profile_status(self, name, watched, watched_version):
+            return watched
+
+        async def write_profile_status(self, name, status, stored):
             self.published.append(name)
             return True
 

@@ -1,7 +1,7 @@
 """The writer writes only on change, posts Events on transitions, and adopts existing reports."""
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kaico.kube.client import Response
@@ -180,10 +180,34 @@ def test_profile_status_is_patched_only_when_it_differs():
     status = {"conformant": 1, "conditions": []}
 
     async def scenario():
-        assert await w.write_profile_status("default", status, None) is True
-        assert await w.write_profile_status("default", status, None) is False
+        assert await w.write_profile_status("default", status, w.stored_profile_status("default", None, None))
+        # The watch has not shown the patch yet: its answer is the stored status.
+        assert not await w.write_profile_status("default", status, w.stored_profile_status("default", None, None))
         fresh, _ = writer(client)
         assert await fresh.write_profile_status("default", status, dict(status)) is False
+
+    run(scenario())
+    assert client.verbs() == ["PATCH status"]
+
+
+def test_a_profile_status_computed_before_the_watch_shows_the_last_patch_is_not_written_again():
+    """The Ready condition keeps its lastTransitionTime from the stored status. A periodic pass a
+    second after a patch, before the watch showed it, computed the condition from the older
+    watched copy (a new transition time) and compared it with the patch's answer: it patched
+    again, and the two transition times answered each other without end (CI saw hundreds of
+    profile-status writes a second)."""
+    from kaico.state import ProfileCounts
+    from kaico.workloads.status import profile_status
+
+    client = FakeClient()
+    w, _ = writer(client)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+    async def scenario():
+        for second in range(3):
+            stored = w.stored_profile_status("default", None, "1")  # the watch: not yet written
+            status = profile_status(1, None, ProfileCounts(), stored, t0 + timedelta(seconds=second))
+            await w.write_profile_status("default", status, stored)
 
     run(scenario())
     assert client.verbs() == ["PATCH status"]
@@ -340,9 +364,11 @@ def test_a_hand_edited_profile_status_is_patched_back():
         assert await w.write_profile_status("default", status, None) is True
         version = str(client.revision)
         w.profile_observed("default", version)
-        assert await w.write_profile_status("default", status, dict(status), version) is False
+        watched = w.stored_profile_status("default", dict(status), version)
+        assert await w.write_profile_status("default", status, watched) is False
         edited = {"conformant": 7, "conditions": []}
-        return await w.write_profile_status("default", status, edited, str(client.revision + 1))
+        return await w.write_profile_status(
+            "default", status, w.stored_profile_status("default", edited, str(client.revision + 1)))
 
     assert run(scenario()) is True
     assert client.verbs() == ["PATCH status", "PATCH status"]
