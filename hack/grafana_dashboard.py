@@ -136,6 +136,20 @@ ROWS: tuple[Row, ...] = (
             "Requests sent by kaico's writer and discovery (watches excluded); 403s mean missing "
             "RBAC, 409s conflicting writers.", unit="reqps", width=24),
     )),
+    Row("Admission (admission.enabled)", (
+        Panel("Admission reviews by outcome", "timeseries", (
+            Query('sum by (outcome) (rate(kaico_admission_reviews_total[$__rate_interval]))',
+                  "{{outcome}}"),),
+            "AdmissionReviews kaico's webhook answered: allowed, warned (findings shown by kubectl "
+            "apply), denied (a profile with enforcement Deny), unjudged (admitted because kaico "
+            "could not judge: starting, a standby replica, or judging took too long).",
+            unit="reqps", width=12),
+        Panel("Admission latency", "timeseries", tuple(
+            Query(f'histogram_quantile({q}, sum by (le) (rate(kaico_admission_duration_seconds_bucket'
+                  '[$__rate_interval])))', f"p{round(q * 100)}") for q in (0.5, 0.99)),
+            "Time kaico takes to answer one AdmissionReview (the API server's call adds TLS and "
+            "serialisation; the webhook's timeout is 3 s, failurePolicy Ignore).", unit="s", width=12),
+    )),
 )
 
 
