@@ -369,9 +369,15 @@ async def bench_operator(api: Api, setup: Setup, floor: Floor, args: argparse.Na
     await workloads.start()
     port = free_port()
     log = Path(args.work_dir) / "kaico-run.log"
-    env = {**os.environ, "KUBECONFIG": str(setup.cluster.kubeconfig)}
+    env = {**os.environ, "KUBECONFIG": str(setup.cluster.kubeconfig),
+           **dict(item.split("=", 1) for item in args.env)}
     command = [str(Path(sys.executable).parent / "kaico"), "run", "--metrics-address", "127.0.0.1",
                "--metrics-port", str(port), "--log-level", "warning"]
+    traced = Path(args.work_dir) / "tracemalloc.txt"
+    if args.tracemalloc:
+        env["KAICO_TRACEMALLOC_FILE"] = str(traced)
+    if args.tracemalloc or args.trim:
+        command[:1] = [sys.executable, str(REPO / "bench" / "traced_kaico.py")]
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env, cwd=REPO)
 
@@ -405,8 +411,23 @@ async def bench_operator(api: Api, setup: Setup, floor: Floor, args: argparse.Na
         print(f"start -> first report {first:.1f} s; start -> all {count} reports {last:.1f} s "
               f"({last / floor.create:.2f} x the floor); RSS peak {mib(memory.peak())}", flush=True)
 
-        # Quiet: nothing changes, so nothing may be written.
         await asyncio.sleep(args.settle)
+        if args.tracemalloc:
+            process.send_signal(signal.SIGUSR1)
+            while not traced.exists():
+                await asyncio.sleep(0.5)
+            print(f"tracemalloc after the start-up: {traced} (RSS {mib(memory.read('VmRSS'))})", flush=True)
+        if args.trim:
+            before = memory.read("VmRSS")
+            process.send_signal(signal.SIGUSR2)
+            await asyncio.sleep(3)
+            results.update(rss_before_trim=before, rss_after_trim=memory.read("VmRSS"))
+            print(f"malloc_trim: RSS {mib(before)} -> {mib(memory.read('VmRSS'))}", flush=True)
+        if args.startup_only:
+            results.update(rss_settled=memory.read("VmRSS"))
+            print(f"RSS settled {mib(memory.read('VmRSS'))}", flush=True)
+            return results
+        # Quiet: nothing changes, so nothing may be written.
         quiet_start = time.monotonic()
         await asyncio.sleep(args.quiet)
         quiet_writes = len([1 for at, _ in watch.writes if at >= quiet_start])
@@ -510,6 +531,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800, help="give up waiting for reports after this")
     parser.add_argument("--py-spy", type=float, default=0, metavar="SECONDS",
                         help="record the operator with py-spy for this long from its start (speedscope JSON in the work dir)")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="run the operator under tracemalloc (bench/traced_kaico.py) and dump its top "
+                             "allocations to tracemalloc.txt in the work dir once every report is written")
+    parser.add_argument("--trim", action="store_true",
+                        help="after the start-up, ask the operator (bench/traced_kaico.py) to malloc_trim "
+                             "and print RSS before and after")
+    parser.add_argument("--startup-only", action="store_true",
+                        help="stop after the start-up (all reports, RSS settled): no quiet window, changes, taint")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="environment for the operator (e.g. MALLOC_ARENA_MAX=2); repeatable")
     parser.add_argument("--work-dir", default=None, help="keep logs here (default: a fresh temporary directory)")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
