@@ -55,6 +55,9 @@ from kaico.workloads.writer import ReportWriter
 
 logger = logging.getLogger("kaico.runtime.runner")
 
+# How long kopf keeps an object's idle worker (and the last body it handled); kopf's default is 5 s.
+WORKER_IDLE_SECONDS = 0.5
+
 
 def _clock() -> datetime:
     return datetime.now(UTC)
@@ -195,6 +198,9 @@ class Operator:
         # Handler logs stay logs: Events are kaico's deliberate output (transitions only).
         settings.posting.enabled = False
         settings.watching.server_timeout = 300
+        # kopf keeps one worker per object alive for idle_timeout after its last event, and the
+        # worker holds that event's whole body: at start-up that is every listed object at once.
+        settings.queueing.idle_timeout = WORKER_IDLE_SECONDS
         self._loop = asyncio.get_running_loop()
         # kopf wakes every listed object at every index change at start-up (O(N^2)).
         kopf_toggles.install()
