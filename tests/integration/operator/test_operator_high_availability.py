@@ -5,6 +5,7 @@ duplicate reports and without rewriting what was already right; a clean stop rel
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import time
@@ -142,6 +143,14 @@ def test_an_install_that_does_not_watch_all_of_a_profiles_namespaces_leaves_its_
         # covering one had; never a count and never the cluster report.
         assert set(writes(partial)) <= {"profile-status"}, writes(partial)
         assert "kaico_cluster_requirements{" not in partial.metrics()
+
+        # A hand edit of the counts is put back by the covering install, and only by it.
+        partial_writes = writes(partial)
+        api.kubectl("patch", "conformanceprofile", profile_name, "--subresource=status", "--type=merge",
+                    "-p", json.dumps({"status": {"conformant": 99}}))
+        wait_for(lambda: api.get("conformanceprofile", profile_name)["status"]["conformant"] == 1,
+                 timeout=20, message="the covering install to put the counts back")
+        assert writes(partial) == partial_writes
         partial.assert_alive()
         covering.assert_alive()
     finally:
