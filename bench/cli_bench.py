@@ -3,9 +3,10 @@
 The files are made from ``$KAICO_SHARED/samples``: every YAML document of the samples, one per
 file, renamed so each file holds a distinct object, cycled until there are 1,000 and 10,000 of
 them. Both tools read the whole directory as a whole process with JSON output
-(``kaico check -f DIR -o json``, ``kube-score score -o json FILE...``). Each figure is the median
-wall time of several runs and the peak RSS of the process (``wait4``); the ratio is kaico over
-kube-score in the same run. kube-score is built from the Go module proxy into the tools cache by
+(``kaico check -f DIR -o json``, ``kube-score score -o json FILE...``). The two run interleaved;
+each figure is the median wall time and the median CPU time (user + system, from ``wait4``) of
+several runs, and the largest peak RSS of the process; the ratios are kaico over kube-score in
+the same run. kube-score is built from the Go module proxy into the tools cache by
 ``hack/build-kube-score.sh``; without it (no Go, no proxy) the comparison is skipped with a
 message and kaico's own figures are still printed.
 """
@@ -22,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
@@ -61,23 +63,42 @@ def make_files(documents: list[dict], count: int, directory: Path) -> None:
         (directory / f"{number:05d}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
 
 
-def run_once(command: list[str]) -> tuple[float, int, int]:
-    """Wall seconds, peak RSS in bytes and exit code of one whole process."""
+class Run(NamedTuple):
+    wall: float  # seconds
+    cpu: float  # user + system seconds of the child
+    rss: int  # peak RSS in bytes
+
+
+def run_once(command: list[str]) -> Run:
+    """Wall seconds, CPU seconds (user + system) and peak RSS of one whole process."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert process.stderr is not None
+    error = process.stderr.read().decode(errors="replace")
     _, status, usage = os.wait4(process.pid, 0)
     took = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
-    error = process.stderr.read().decode(errors="replace")
     if process.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(command[:3])} ... exited {process.returncode}: {error[-500:]}")
-    return took, usage.ru_maxrss * 1024, process.returncode
+    return Run(took, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
 
 
-def measure(command: list[str], repeat: int) -> tuple[float, int]:
-    runs = [run_once(command) for _ in range(repeat)]
-    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+def measure(commands: list[list[str]], repeat: int) -> list[Run]:
+    """Each command ``repeat`` times, interleaved (a, b, a, b, ...) so a slow spell of the
+    machine falls on both; the median wall and CPU time and the largest peak RSS of each."""
+    runs: list[list[Run]] = [[] for _ in commands]
+    for _ in range(repeat):
+        for command, into in zip(commands, runs, strict=True):
+            into.append(run_once(command))
+    return [
+        Run(statistics.median(r.wall for r in each), statistics.median(r.cpu for r in each),
+            max(r.rss for r in each))
+        for each in runs
+    ]
+
+
+def _figure(run: Run) -> str:
+    return f"{run.wall:6.2f} s {run.cpu:6.2f} s {run.rss / 2**20:5.0f} MiB"
 
 
 def find_kube_score() -> str | None:
@@ -113,19 +134,21 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="kaico-cli-bench-"))
     try:
         print(f"cli vs kube-score: one-object files cycled from {len(documents)} sample objects, "
-              f"median of {args.repeat} runs, peak RSS of the process")
-        print(f"{'files':>7}  {'kaico check':>18}  {'kube-score':>18}  {'time ratio':>10}  {'memory ratio':>12}")
+              f"median of {args.repeat} interleaved runs (wall, CPU = user+sys), peak RSS")
+        print(f"{'files':>7}  {'kaico check: wall, CPU, RSS':>27}  {'kube-score: wall, CPU, RSS':>27}"
+              f"  {'wall ratio':>10}  {'CPU ratio':>9}  {'RSS ratio':>9}")
         for size in args.sizes:
             directory = scratch / str(size)
             make_files(documents, size, directory)
             files = sorted(str(p) for p in directory.iterdir())
-            k_time, k_rss = measure([kaico, "check", "-f", str(directory), "-o", "json"], args.repeat)
+            kaico_command = [kaico, "check", "-f", str(directory), "-o", "json"]
             if kube_score is None:
-                print(f"{size:>7}  {k_time:7.2f} s {k_rss / 2**20:5.0f} MiB  {'(skipped)':>18}")
+                (k,) = measure([kaico_command], args.repeat)
+                print(f"{size:>7}  {_figure(k):>27}  {'(skipped)':>27}")
                 continue
-            s_time, s_rss = measure([kube_score, "score", "-o", "json", *files], args.repeat)
-            print(f"{size:>7}  {k_time:7.2f} s {k_rss / 2**20:5.0f} MiB  {s_time:7.2f} s {s_rss / 2**20:5.0f} MiB"
-                  f"  {k_time / s_time:9.1f}x  {k_rss / s_rss:11.1f}x", flush=True)
+            k, s = measure([kaico_command, [kube_score, "score", "-o", "json", *files]], args.repeat)
+            print(f"{size:>7}  {_figure(k):>27}  {_figure(s):>27}  {k.wall / s.wall:9.2f}x"
+                  f"  {k.cpu / s.cpu:8.2f}x  {k.rss / s.rss:8.2f}x", flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0

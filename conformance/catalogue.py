@@ -14,9 +14,15 @@ CATEGORY_MODULES = (gpu, scaling, endpoints)
 _RANK = {module.__name__: rank for rank, module in enumerate(CATEGORY_MODULES)}
 
 
+_ordered: dict[str, CheckSpec] = {}
+
+
 def catalogue() -> dict[str, CheckSpec]:
     """All checks, by id: GPU scheduling, then scaling, then inference endpoints, each in the
-    order its module registers them."""
+    order its module registers them. (Sorted once per registration: reports ask per finding.)"""
     specs = registered()
-    ordered = sorted(specs.values(), key=lambda spec: _RANK[spec.function.__module__])
-    return {spec.id: spec for spec in ordered}
+    if len(specs) != len(_ordered):
+        ordered = sorted(specs.values(), key=lambda spec: _RANK[spec.function.__module__])
+        _ordered.clear()
+        _ordered.update((spec.id, spec) for spec in ordered)
+    return dict(_ordered)

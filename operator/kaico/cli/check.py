@@ -138,12 +138,14 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
 
     renderers = {
         "table": lambda: render.render_table(evaluation, verbose=args.verbose),
-        "json": lambda: render.render_json(evaluation),
         "junit": lambda: render.render_junit(evaluation),
         "policyreport": lambda: render.render_policyreport(evaluation),
         "sarif": lambda: _sarif(evaluation, loaded),
     }
-    streams.stdout.write(renderers[args.output]())
+    if args.output == "json":  # written report by report: 10,000 objects make 60 MB of JSON
+        render.write_json(evaluation, streams.stdout.write)
+    else:
+        streams.stdout.write(renderers[args.output]())
 
     threshold = Severity(args.fail_on)
     failing = any(report.failing_at(threshold) for report in evaluation.reports)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import textwrap
 from typing import Any
 
 import yaml
 
 from conformance.cluster.evaluation import ClusterEvaluation, RequirementStatus
+from kaico.cli.render import jsonout
 
 WIDTH = 80
 _ID_WIDTH = 28
@@ -51,7 +51,7 @@ def render_table(evaluation: ClusterEvaluation, verbose: bool = False) -> str:
 
 
 def render_json(evaluation: ClusterEvaluation) -> str:
-    return json.dumps(evaluation.to_dict(), indent=2) + "\n"
+    return jsonout.dumps(evaluation.to_dict()) + "\n"
 
 
 def render_yaml(evaluation: ClusterEvaluation) -> str:

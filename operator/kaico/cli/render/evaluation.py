@@ -6,8 +6,8 @@ wide; JUnit is one test suite per target and one test case per check.
 
 from __future__ import annotations
 
-import json
 import textwrap
+from collections.abc import Callable
 from xml.etree import ElementTree
 
 import yaml
@@ -15,6 +15,7 @@ import yaml
 from conformance.engine import Evaluation
 from conformance.facts import InputMode
 from conformance.findings import Result
+from kaico.cli.render import jsonout
 
 WIDTH = 80
 _LABEL = {
@@ -79,20 +80,29 @@ def render_table(evaluation: Evaluation, verbose: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_json(evaluation: Evaluation) -> str:
-    document = {
-        "mode": evaluation.mode.value,
-        "reports": [report.to_dict() for report in evaluation.reports],
-        "orphans": [
+def write_json(evaluation: Evaluation, write: Callable[[str], object]) -> None:
+    """The JSON document (README "JSON output"), written one report at a time: the same text
+    as ``json.dumps(document, indent=2)`` without holding it whole."""
+    fields = (
+        ("mode", evaluation.mode.value),
+        ("reports", None),
+        ("orphans", [
             {
                 "kind": o.kind, "namespace": o.namespace, "name": o.name,
                 "targetKind": o.target_kind, "targetName": o.target_name, "message": o.message,
             }
             for o in evaluation.orphans
-        ],
-        "warnings": list(evaluation.warnings),
-    }
-    return json.dumps(document, indent=2) + "\n"
+        ]),
+        ("warnings", list(evaluation.warnings)),
+    )
+    reports = (report.to_dict() for report in evaluation.reports)
+    jsonout.write_object(fields, write, streamed="reports", items=reports)
+
+
+def render_json(evaluation: Evaluation) -> str:
+    parts: list[str] = []
+    write_json(evaluation, parts.append)
+    return "".join(parts)
 
 
 def render_junit(evaluation: Evaluation) -> str:

@@ -9,7 +9,6 @@ rule, so its rule is described from the finding alone.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from importlib import metadata
 from typing import Any
@@ -18,6 +17,7 @@ from conformance.catalogue import catalogue
 from conformance.engine import Evaluation
 from conformance.findings import Finding, Result, Severity
 from conformance.registry import PROJECT_URL, CheckSpec
+from kaico.cli.render import jsonout
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # Where each object came from: the loader's "path#document" source -> (path, line).
@@ -121,7 +121,7 @@ def render_sarif(evaluation: Evaluation, locations: Locations | None = None) -> 
                                  for w in evaluation.warnings]}],
         }],
     }
-    return json.dumps(log, indent=2) + "\n"
+    return jsonout.dumps(log) + "\n"
 
 
 def _version() -> str:

@@ -1,0 +1,77 @@
+"""The CLI's JSON writer produces exactly ``json.dumps(value, indent=2)``, whole or streamed."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from enum import IntEnum, StrEnum
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kaico.cli.render import jsonout
+
+_scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True)
+            | st.text())
+_keys = st.text() | st.integers() | st.booleans() | st.none() | st.floats(allow_nan=False)
+_values = st.recursive(
+    _scalars,
+    lambda children: st.lists(children) | st.tuples(children, children)
+    | st.dictionaries(_keys, children),
+    max_leaves=40,
+)
+
+
+class Colour(StrEnum):
+    RED = "red"
+
+
+class Level(IntEnum):
+    HIGH = 3
+
+
+@settings(max_examples=400)
+@given(_values)
+def test_any_value_is_written_as_json_dumps_indent_2(value):
+    assert jsonout.dumps(value) == json.dumps(value, indent=2)
+
+
+@pytest.mark.parametrize("value", [
+    {}, [], (), {"a": []}, {"a": {}}, [[], {}, [[[]]]], "é\u2028\x00\"\\", float("nan"),
+    [float("inf"), float("-inf"), -0.0, 1e300], {1.5: 1, True: 2, None: 3, 4: (5, 6)},
+    {Colour.RED: Colour.RED, "level": Level.HIGH}, OrderedDict(b=1, a=2),
+])
+def test_edge_values(value):
+    assert jsonout.dumps(value) == json.dumps(value, indent=2)
+
+
+@pytest.mark.parametrize("document", [
+    {}, {"reports": []}, {"mode": "x", "reports": [{}], "warnings": ["w"]},
+    {"mode": "x", "reports": [{"a": [1, {"b": None}]}, [], "s"], "orphans": []},
+])
+def test_a_streamed_field_is_written_item_by_item_with_the_same_text(document):
+    pieces: list[str] = []
+    items = document.get("reports", [])
+    written_when_pulled: list[str] = []
+
+    def lazily():
+        for item in items:
+            written_when_pulled.append("".join(pieces))
+            yield item
+
+    jsonout.write_object(document.items(), pieces.append, streamed="reports", items=lazily())
+    text = "".join(pieces)
+    assert text == json.dumps(document, indent=2) + "\n"
+    # Each item is pulled only after the one before it was written: nothing holds the list.
+    for number, before in enumerate(written_when_pulled[1:], start=1):
+        previous = json.dumps(items[number - 1], indent=2).replace("\n", "\n    ")
+        assert before.endswith(previous)
+
+
+def test_what_json_cannot_encode_is_a_type_error_as_in_json_dumps():
+    for value in ({"a": object()}, {(1, 2): 1}, [{1, 2}]):
+        with pytest.raises(TypeError):
+            json.dumps(value, indent=2)
+        with pytest.raises(TypeError):
+            jsonout.dumps(value)
