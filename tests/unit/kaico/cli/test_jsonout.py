@@ -9,7 +9,6 @@ from enum import IntEnum, StrEnum
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from kaico.cli.render import jsonout
 
 _scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True)
