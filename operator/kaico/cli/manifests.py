@@ -96,6 +96,88 @@ def _reject_duplicate_keys(loader: Any, key_nodes: list[yaml.Node]) -> None:
 _StrictLoader.add_constructor("tag:yaml.org,2002:map", _construct_strict_map)
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _BaseLoader.construct_yaml_str)
 
+# --- the fast path: plain documents built without PyYAML's general constructor ---------------
+#
+# PyYAML resolves every scalar's tag with regular expressions and builds every node through
+# generic, generator-based constructors: with libyaml parsing, those Python layers were over
+# half of loading 10,000 manifests. A plain document (no aliases, no merge keys, no unusual
+# tags, no duplicate or non-scalar keys: what manifests are) is built here by one recursive
+# walk with the same scalar constructors; anything else is built again by PyYAML's path, which
+# also reports what is wrong with it. Both give equal values.
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_VALUE_TAG = "tag:yaml.org,2002:value"
+_SCALAR_CONSTRUCTORS: dict[str, Any] = {
+    tag: constructor for tag, constructor in _StrictLoader.yaml_constructors.items()
+    if tag is not None and tag not in (_MAP_TAG, _SEQ_TAG, "tag:yaml.org,2002:omap",
+                                       "tag:yaml.org,2002:pairs", "tag:yaml.org,2002:set")
+}
+_PLAIN_TAGS: dict[str, str] = {}  # plain scalar -> its resolved tag (the resolver is regexps)
+_PLAIN_TAGS_KEPT = 50_000
+
+
+def _resolve(self: Any, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+    """``Resolver.resolve`` remembering plain scalars' tags (keys and common values repeat)."""
+    if kind is yaml.ScalarNode and implicit[0]:
+        tag = _PLAIN_TAGS.get(value)
+        if tag is None:
+            tag = _BaseLoader.resolve(self, kind, value, implicit)
+            if len(_PLAIN_TAGS) < _PLAIN_TAGS_KEPT and len(value) <= 64:
+                _PLAIN_TAGS[value] = tag
+        return tag
+    return _BaseLoader.resolve(self, kind, value, implicit)
+
+
+# Only when nothing resolves by path (true of the safe loaders): the cache keys on the value.
+if not _StrictLoader.yaml_path_resolvers:
+    _StrictLoader.resolve = _resolve
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _plain(loader: Any, node: yaml.Node) -> Any:
+    cls = type(node)
+    tag = node.tag
+    if cls is yaml.ScalarNode:
+        if tag == _STR_TAG:
+            return node.value
+        constructor = _SCALAR_CONSTRUCTORS.get(tag)
+        if constructor is None:
+            raise _NotPlain
+        return constructor(loader, node)
+    if cls is yaml.MappingNode and tag == _MAP_TAG:
+        data = {}
+        for key_node, value_node in node.value:
+            if type(key_node) is not yaml.ScalarNode:
+                raise _NotPlain
+            key_tag = key_node.tag
+            if key_tag == _STR_TAG:
+                key = key_node.value
+            elif key_tag in _SCALAR_CONSTRUCTORS and key_tag not in (_MERGE_TAG, _VALUE_TAG):
+                key = _SCALAR_CONSTRUCTORS[key_tag](loader, key_node)
+            else:
+                raise _NotPlain
+            data[key] = _plain(loader, value_node)
+        if len(data) != len(node.value):
+            raise _NotPlain  # a duplicate key: PyYAML's path names it with its line
+        return data
+    if cls is yaml.SequenceNode and tag == _SEQ_TAG:
+        return [_plain(loader, item) for item in node.value]
+    raise _NotPlain
+
+
+def _construct(loader: Any, node: yaml.Node, may_alias: bool) -> Any:
+    if not may_alias:
+        try:
+            return _plain(loader, node)
+        except Exception:  # noqa: BLE001 - _NotPlain, or what PyYAML's path will report
+            pass
+    return loader.construct_document(node)
+
 
 def _measure(root: yaml.Node, origin: str) -> None:
     """Reject a composed document whose aliases expand it by more than ``MAX_ALIAS_NODES``
@@ -161,7 +243,7 @@ def _yaml_documents(text: str, origin: str) -> Iterator[tuple[Any, int, yaml.Nod
             if may_alias:
                 _measure(node, origin)
             try:
-                document = loader.construct_document(node)
+                document = _construct(loader, node, may_alias)
             except yaml.YAMLError:
                 raise
             except Exception as error:  # noqa: BLE001
