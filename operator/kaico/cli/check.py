@@ -100,6 +100,20 @@ def _live_facts(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace, streams: Streams) -> int:
+    # A batch run: the loaded bodies and the reports live until the process ends, and loading
+    # and evaluating leave no cyclic garbage worth collecting (peak RSS is the same without the
+    # collector), while the collector's rescans of everything loaded were about a sixth of a
+    # run at 10,000 objects even after gc.freeze() (docs/benchmarks.md). So it stays off.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(args, streams)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _run(args: argparse.Namespace, streams: Streams) -> int:
     from conformance.engine import evaluate_objects
     from conformance.facts import InputMode
     from conformance.findings import Severity
@@ -116,9 +130,6 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         raise UsageError(str(error)) from None
     objects = [(_with_default_namespace(o.body, args.namespace), o.source) for o in loaded]
     facts_objects = [_with_default_namespace(o.body, args.namespace) for o in facts_loaded]
-    # The loaded bodies live until the process ends: keep the collector from rescanning them
-    # on every allocation burst of the evaluation (about a third of evaluate at 10,000 objects).
-    gc.freeze()
     try:
         if args.cluster or args.context or args.kubeconfig:
             if args.partial:
