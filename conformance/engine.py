@@ -7,7 +7,7 @@ it must not take the run down: it becomes an ``error`` finding naming the except
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -233,6 +233,38 @@ def evaluate_objects(
 
     ConformanceWaivers among ``objects`` are read as namespace waivers (an invalid one raises
     ``conformance.waivers.WaiverError``); they are neither targets nor facts."""
+    prepared = prepare_objects(objects, profile, facts_objects, mode, assume_known)
+    return Evaluation(tuple(prepared.evaluate(prepared.targets, now)), prepared.orphans,
+                      prepared.warnings, mode)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """``evaluate_objects`` up to the evaluations: the facts and the selected targets (the CLI
+    evaluates parts of ``targets`` in two processes)."""
+
+    profile: Profile
+    facts: ClusterFacts
+    targets: tuple[tuple[ServingWorkload, str | None], ...]
+    namespace_waivers: tuple[NamespaceWaiver, ...]
+    orphans: tuple[Orphan, ...]
+    warnings: tuple[str, ...]
+
+    def evaluate(self, targets: Sequence[tuple[ServingWorkload, str | None]],
+                 now: datetime) -> Iterator[Report]:
+        """The report of each of ``targets`` (some or all of ``self.targets``), one by one."""
+        for workload, source in targets:
+            yield evaluate(workload, self.facts, self.profile, now, source, self.namespace_waivers)
+
+
+def prepare_objects(
+    objects: list[tuple[dict, str | None]],
+    profile: Profile,
+    facts_objects: list[dict] = (),
+    mode: InputMode = InputMode.APPLICATION,
+    assume_known: frozenset[FactClass] | tuple[FactClass, ...] = (),
+) -> Prepared:
+    """The facts, targets, waivers, orphans and warnings of ``evaluate_objects``."""
     from conformance.adapters import adapt_object
     from conformance.facts_builder import facts_from_objects_with_warnings
     from conformance.relations import orphan_autoscalers
@@ -252,9 +284,6 @@ def evaluate_objects(
         if not profile.selects(workload.kind, workload.namespace, workload.labels):
             continue
         workloads.append((workload, source))
-    reports = tuple(
-        evaluate(w, facts, profile, now, source, namespace_waivers) for w, source in workloads
-    )
     present = {
         (str(b.get("kind")), str((b.get("metadata") or {}).get("namespace") or ""),
          str((b.get("metadata") or {}).get("name") or ""))
@@ -264,4 +293,5 @@ def evaluate_objects(
         Orphan(a.kind, a.namespace, a.name, a.target_kind, a.target_name)
         for a in orphan_autoscalers([w for w, _ in workloads], facts, present)
     )
-    return Evaluation(reports, orphans, tuple(warnings), mode)
+    return Prepared(profile, facts, tuple(workloads), tuple(namespace_waivers), orphans,
+                    tuple(warnings))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+from collections.abc import Iterator
 from dataclasses import replace
 
 from kaico.cli.common import EXIT_FAILED, EXIT_OK, Streams, UsageError, load_profile
@@ -113,14 +114,20 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
             gc.enable()
 
 
+# Targets evaluated by two processes (``kaico.cli.forked``) from this many on.
+PARALLEL_MIN_TARGETS = 100
+
+
 def _run(args: argparse.Namespace, streams: Streams) -> int:
-    from conformance.engine import evaluate_objects
+    from conformance.engine import Evaluation, prepare_objects
     from conformance.facts import InputMode
     from conformance.findings import Severity
     from conformance.profile import now_utc
     from conformance.waivers import WaiverError
+    from kaico.cli.forked import Forked, halves
     from kaico.cli.manifests import ManifestError, load
     from kaico.cli.render import evaluation as render
+    from kaico.cli.render import jsonout
 
     profile = load_profile(args.profile)
     try:
@@ -130,6 +137,7 @@ def _run(args: argparse.Namespace, streams: Streams) -> int:
         raise UsageError(str(error)) from None
     objects = [(_with_default_namespace(o.body, args.namespace), o.source) for o in loaded]
     facts_objects = [_with_default_namespace(o.body, args.namespace) for o in facts_loaded]
+    mode, known, live_warnings = (InputMode.PARTIAL if args.partial else InputMode.APPLICATION), (), ()
     try:
         if args.cluster or args.context or args.kubeconfig:
             if args.partial:
@@ -138,29 +146,49 @@ def _run(args: argparse.Namespace, streams: Streams) -> int:
             live = _live_facts(args)
             replaced = {_key(body) for body, _ in objects} | {_key(body) for body in facts_objects}
             facts_objects += [body for body in live.objects if _key(body) not in replaced]
-            evaluation = evaluate_objects(objects, profile, now_utc(), facts_objects,
-                                          InputMode.CLUSTER, live.known)
-            evaluation = replace(evaluation, warnings=(*live.warnings, *evaluation.warnings))
-        else:
-            mode = InputMode.PARTIAL if args.partial else InputMode.APPLICATION
-            evaluation = evaluate_objects(objects, profile, now_utc(), facts_objects, mode)
+            mode, known, live_warnings = InputMode.CLUSTER, live.known, live.warnings
+        prepared = prepare_objects(objects, profile, facts_objects, mode, known)
     except WaiverError as error:
         raise UsageError(str(error)) from None
 
-    renderers = {
-        "table": lambda: render.render_table(evaluation, verbose=args.verbose),
-        "junit": lambda: render.render_junit(evaluation),
-        "policyreport": lambda: render.render_policyreport(evaluation),
-        "sarif": lambda: _sarif(evaluation, loaded),
-    }
-    if args.output == "json":  # written report by report: 10,000 objects make 60 MB of JSON
-        render.write_json(evaluation, streams.stdout.write)
-    else:
-        streams.stdout.write(renderers[args.output]())
-
+    now = now_utc()
     threshold = Severity(args.fail_on)
-    failing = any(report.failing_at(threshold) for report in evaluation.reports)
+    shell = Evaluation((), prepared.orphans, (*live_warnings, *prepared.warnings), mode)
+    # With many targets and a second core, a forked child evaluates the second half.
+    first, second = halves(prepared.targets, PARALLEL_MIN_TARGETS)
+    if args.output == "json":
+        # Written report by report (10,000 objects make 60 MB of JSON); the child's half comes
+        # back encoded, with whether each report fails.
+        failing = False
+
+        def encoded(part) -> list[tuple[str, bool]]:
+            return [(render.encode_report(r), bool(r.failing_at(threshold)))
+                    for r in prepared.evaluate(part, now)]
+
+        def reports(child: Forked) -> Iterator[object]:
+            nonlocal failing
+            for report in prepared.evaluate(first, now):
+                failing = failing or bool(report.failing_at(threshold))
+                yield report
+            for text, fails in child.result():
+                failing = failing or fails
+                yield jsonout.Encoded(text)
+
+        with Forked(encoded, second) as child:
+            render.write_json(shell, streams.stdout.write, reports(child))
+    else:
+        with Forked(lambda part: tuple(prepared.evaluate(part, now)), second) as child:
+            evaluation = replace(shell, reports=(*prepared.evaluate(first, now), *child.result()))
+        renderers = {
+            "table": lambda: render.render_table(evaluation, verbose=args.verbose),
+            "junit": lambda: render.render_junit(evaluation),
+            "policyreport": lambda: render.render_policyreport(evaluation),
+            "sarif": lambda: _sarif(evaluation, loaded),
+        }
+        streams.stdout.write(renderers[args.output]())
+        failing = any(report.failing_at(threshold) for report in evaluation.reports)
+
     orphan_severity = profile.severities.get("scaling-target-resolves")
-    if evaluation.orphans and orphan_severity and orphan_severity.rank >= threshold.rank:
+    if prepared.orphans and orphan_severity and orphan_severity.rank >= threshold.rank:
         failing = True
     return EXIT_FAILED if failing else EXIT_OK

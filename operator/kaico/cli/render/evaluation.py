@@ -7,7 +7,7 @@ wide; JUnit is one test suite per target and one test case per check.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from xml.etree import ElementTree
 
 import yaml
@@ -15,6 +15,7 @@ import yaml
 from conformance.engine import Evaluation
 from conformance.facts import InputMode
 from conformance.findings import Result
+from conformance.report import Report
 from kaico.cli.render import jsonout
 
 WIDTH = 80
@@ -80,9 +81,12 @@ def render_table(evaluation: Evaluation, verbose: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_json(evaluation: Evaluation, write: Callable[[str], object]) -> None:
+def write_json(evaluation: Evaluation, write: Callable[[str], object],
+               reports: Iterable[Report | jsonout.Encoded] | None = None) -> None:
     """The JSON document (README "JSON output"), written one report at a time: the same text
-    as ``json.dumps(document, indent=2)`` without holding it whole."""
+    as ``json.dumps(document, indent=2)`` without holding it whole. ``reports``, when given,
+    replaces ``evaluation.reports``: reports, or their entries already encoded by
+    ``encode_report`` (in another process)."""
     fields = (
         ("mode", evaluation.mode.value),
         ("reports", None),
@@ -95,8 +99,17 @@ def write_json(evaluation: Evaluation, write: Callable[[str], object]) -> None:
         ]),
         ("warnings", list(evaluation.warnings)),
     )
-    reports = (report.to_dict() for report in evaluation.reports)
-    jsonout.write_object(fields, write, streamed="reports", items=reports)
+    items = (
+        r if isinstance(r, jsonout.Encoded) else r.to_dict()
+        for r in (evaluation.reports if reports is None else reports)
+    )
+    jsonout.write_object(fields, write, streamed="reports", items=items)
+
+
+def encode_report(report: Report) -> str:
+    """A report's entry in the JSON document's ``reports`` list, as ``write_json`` writes it
+    (wrap it in ``jsonout.Encoded`` to hand it back)."""
+    return jsonout.encode_item(report.to_dict())
 
 
 def render_json(evaluation: Evaluation) -> str:

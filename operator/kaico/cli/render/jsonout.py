@@ -124,11 +124,26 @@ def dumps(value: Any) -> str:
     return "".join(parts)
 
 
+class Encoded(str):
+    """An item of a streamed list already encoded by ``encode_item``: written as it is."""
+
+    __slots__ = ()
+
+
+_ITEM_NEWLINE = "\n    "  # the items of a top-level object's list field
+
+
+def encode_item(value: Any) -> str:
+    """``value``'s text as an item of the list ``write_object`` streams."""
+    return dumps_at(value, _ITEM_NEWLINE)
+
+
 def write_object(fields: Iterable[tuple[str, Any]], write: Callable[[str], object],
                  streamed: str | None = None, items: Iterable[Any] = ()) -> None:
     """Write the object of ``fields`` as ``json.dumps(..., indent=2)`` and a newline; the field
     named ``streamed`` holds ``items``, which are encoded and written one at a time (so the
-    caller may produce them lazily and nothing holds the whole list)."""
+    caller may produce them lazily and nothing holds the whole list). An ``Encoded`` item is
+    written as it is."""
     lead = "{\n  "
     for key, value in fields:
         write(lead + _string(key) + ": ")
@@ -136,11 +151,11 @@ def write_object(fields: Iterable[tuple[str, Any]], write: Callable[[str], objec
         if key != streamed:
             write(dumps_at(value, "\n  "))
             continue
-        opening = "[\n    "
+        opening = "[" + _ITEM_NEWLINE
         for item in items:
-            write(opening + dumps_at(item, "\n    "))
-            opening = ",\n    "
-        write("[]" if opening == "[\n    " else "\n  ]")
+            write(opening + (item if type(item) is Encoded else dumps_at(item, _ITEM_NEWLINE)))
+            opening = "," + _ITEM_NEWLINE
+        write("[]" if opening[0] == "[" else "\n  ]")
     write("{}\n" if lead == "{\n  " else "\n}\n")
 
 

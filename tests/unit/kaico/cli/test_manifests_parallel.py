@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from kaico.cli import manifests
+from kaico.cli.forked import Forked
 from kaico.cli.manifests import ManifestError, load
 
 
@@ -27,23 +28,26 @@ def test_two_processes_read_what_one_reads_in_the_same_order(tmp_path):
     files = _write(tmp_path, manifests.PARALLEL_MIN_FILES + 7)
     one = load([str(tmp_path)], parallel=False)
     assert len(one) == 2 * len(files)
-    assert _triples(manifests._load_in_two(files[:100], files[100:])) == _triples(one)
     assert _triples(load([str(tmp_path)])) == _triples(one)
+    with Forked(manifests._parse_files, files[100:]) as child:
+        assert manifests._parse_files(files[:100]) + child.result() == _triples(one)
 
 
 def test_an_error_in_the_childs_half_is_raised_with_its_file_and_line(tmp_path):
-    files = _write(tmp_path, 40)
-    files[30].write_text("kind: A\nmetadata:\n  name: [unclosed\n")
-    with pytest.raises(ManifestError, match=r"0030\.yaml:\d+:\d+: YAML error"):
-        manifests._load_in_two(files[:20], files[20:])
+    files = _write(tmp_path, manifests.PARALLEL_MIN_FILES + 7)
+    files[-3].write_text("kind: A\nmetadata:\n  name: [unclosed\n")
+    with pytest.raises(ManifestError, match=rf"{files[-3].name}:\d+:\d+: YAML error"):
+        load([str(tmp_path)])
+    with Forked(manifests._parse_files, files[-10:]) as child, pytest.raises(ManifestError):
+        child.result()
 
 
 def test_with_errors_in_both_halves_the_first_file_s_is_raised(tmp_path):
-    files = _write(tmp_path, 40)
+    files = _write(tmp_path, manifests.PARALLEL_MIN_FILES + 7)
     files[5].write_text("kind: A\nkind: B\n")
-    files[30].write_text("kind: A\nmetadata:\n  name: [unclosed\n")
+    files[-3].write_text("kind: A\nmetadata:\n  name: [unclosed\n")
     with pytest.raises(ManifestError, match=r"0005\.yaml:2:1: YAML error: duplicate key"):
-        manifests._load_in_two(files[:20], files[20:])
+        load([str(tmp_path)])
 
 
 def test_a_missing_path_after_a_bad_file_is_not_the_error_reported(tmp_path):
@@ -53,3 +57,31 @@ def test_a_missing_path_after_a_bad_file_is_not_the_error_reported(tmp_path):
         load([str(files[0]), str(files[1]), str(tmp_path / "missing.yaml")])
     with pytest.raises(ManifestError, match="missing.yaml: no such file"):
         load([str(files[0]), str(tmp_path / "missing.yaml"), str(files[1])])
+
+
+def test_a_directory_s_files_are_listed_as_rglob_lists_them(tmp_path):
+    """Sorted by path parts, hidden files and directories left out, directory symlinks not
+    entered, file symlinks and non-manifest suffixes as ``Path.rglob`` plus the filter saw them."""
+    import os
+
+    tree = tmp_path / "tree"
+    for name in ["a.yaml", "b.yml", "c.json", "d.txt", ".hidden.yaml", "a-b/x.yaml", "a/x.yaml",
+                 "a/deep/er/z.yaml", ".git/config.yaml", "sub.dir/.x/y.yaml", "Z.yaml", "e.YAML"]:
+        path = tree / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("kind: A\n")
+    (tree / "linked-dir").symlink_to(tree / "a", target_is_directory=True)
+    (tree / "linked.yaml").symlink_to(tree / "a.yaml")
+    (tree / "dangling.yaml").symlink_to(tree / "missing.yaml")
+    os.mkfifo(tree / "pipe.yaml")
+    expected = sorted(
+        p for p in tree.rglob("*")
+        if p.is_file() and p.suffix in manifests.MANIFEST_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(tree).parts)
+    )
+    listed = manifests._files_under(tree)
+    assert listed == expected
+    assert [str(p.relative_to(tree)) for p in listed] == [
+        "Z.yaml", "a/deep/er/z.yaml", "a/x.yaml", "a-b/x.yaml", "a.yaml", "b.yml", "c.json",
+        "linked.yaml",
+    ]
