@@ -29,13 +29,15 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def halves(items: Sequence[T], at_least: int) -> tuple[Sequence[T], Sequence[T]]:
+def halves(items: Sequence[T], at_least: int, head_start: int = 0
+           ) -> tuple[Sequence[T], Sequence[T]]:
     """``items`` split in two when there are ``at_least`` of them and a second core, else
-    everything and nothing."""
+    everything and nothing. The second part (the child's) is larger by ``head_start`` items
+    (all of them at most) when this process has other work to do first."""
     if len(items) < at_least or not hasattr(os, "fork") or cores() < 2:
         return items, ()
-    half = (len(items) + 1) // 2
-    return items[:half], items[half:]
+    second = min(len(items), (len(items) + head_start + 1) // 2)
+    return items[:len(items) - second], items[len(items) - second:]
 
 
 class Forked(Generic[R]):

@@ -27,7 +27,7 @@ import codecs
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -484,41 +484,63 @@ def _files_under(path: Path) -> list[Path]:
 
 # Many files are parsed by two processes (``kaico.cli.forked``): below this many the fork and
 # the pickling do not pay.
-PARALLEL_MIN_FILES = 200
+PARALLEL_MIN_FILES = 100
 
 
 def load(paths: list[str], stdin: TextIO | None = None, parallel: bool = True
          ) -> list[LoadedObject]:
     """Load every object from ``paths`` (files, directories, or "-"), in the order given (a
     directory's files sorted); the first unusable input raises ``ManifestError``."""
-    from kaico.cli.forked import Forked, halves
+    with Loading(paths, stdin, parallel) as loading:
+        return loading.result()
 
-    inputs: list[Path | str | ManifestError] = []  # a file, "-", or the error met at that point
-    for raw in paths:
-        if raw == "-":
-            inputs.append(raw)
-            continue
-        path = Path(raw)
-        try:
-            exists = path.exists()
-            inputs.extend(_files_under(path) if exists else
-                          [ManifestError(f"{raw}: no such file or directory")])
-        except OSError as error:
-            inputs.append(ManifestError(f"{raw}: cannot read: {error.strerror or error}"))
-    if parallel and all(isinstance(i, Path) for i in inputs):
-        first, second = halves(inputs, PARALLEL_MIN_FILES)
-        with Forked(_parse_files, second) as child:
-            return [LoadedObject(*o) for part in (_parse_files(first), child.result()) for o in part]
-    objects: list[LoadedObject] = []
-    for item in inputs:
-        if isinstance(item, ManifestError):
-            raise item
-        if item == "-":
-            objects.extend(parse_text(read_stream(stdin if stdin is not None else sys.stdin),
-                                      "<stdin>"))
-        else:
-            objects.extend(parse_text(read_input(item), str(item)))  # type: ignore[arg-type]
-    return objects
+
+class Loading:
+    """``load`` started now and finished by ``result()``: with many files, a forked child
+    starts parsing the last ``head_start`` files plus half of the rest at once, so this
+    process can do other work (``kaico check`` imports the engine) before parsing its share.
+    A context manager: leaving the block without the result stops the child."""
+
+    def __init__(self, paths: list[str], stdin: TextIO | None = None, parallel: bool = True,
+                 head_start: int = 0):
+        from kaico.cli.forked import Forked, halves
+
+        inputs: list[Path | str | ManifestError] = []  # a file, "-", or the error met there
+        for raw in paths:
+            if raw == "-":
+                inputs.append(raw)
+                continue
+            path = Path(raw)
+            try:
+                exists = path.exists()
+                inputs.extend(_files_under(path) if exists else
+                              [ManifestError(f"{raw}: no such file or directory")])
+            except OSError as error:
+                inputs.append(ManifestError(f"{raw}: cannot read: {error.strerror or error}"))
+        self._inputs, self._stdin = inputs, stdin
+        second: Sequence[Path] = ()
+        if parallel and all(isinstance(i, Path) for i in inputs):
+            self._inputs, second = halves(inputs, PARALLEL_MIN_FILES, head_start)
+        self._child = Forked(_parse_files, second)
+
+    def result(self) -> list[LoadedObject]:
+        objects: list[LoadedObject] = []
+        for item in self._inputs:
+            if isinstance(item, ManifestError):
+                raise item
+            if item == "-":
+                stdin = self._stdin if self._stdin is not None else sys.stdin
+                objects.extend(parse_text(read_stream(stdin), "<stdin>"))
+            else:
+                objects.extend(parse_text(read_input(item), str(item)))  # type: ignore[arg-type]
+        objects.extend(LoadedObject(*o) for o in self._child.result())
+        return objects
+
+    def __enter__(self) -> Loading:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._child.__exit__(*exc)
 
 
 def _parse_files(files: list[Path]) -> list[tuple[dict[str, Any], str, int | None]]:

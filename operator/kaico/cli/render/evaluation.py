@@ -82,11 +82,11 @@ def render_table(evaluation: Evaluation, verbose: bool = False) -> str:
 
 
 def write_json(evaluation: Evaluation, write: Callable[[str], object],
-               reports: Iterable[Report | jsonout.Encoded] | None = None) -> None:
+               reports: Iterable[Report | jsonout.Verbatim] | None = None) -> None:
     """The JSON document (README "JSON output"), written one report at a time: the same text
     as ``json.dumps(document, indent=2)`` without holding it whole. ``reports``, when given,
-    replaces ``evaluation.reports``: reports, or their entries already encoded by
-    ``encode_report`` (in another process)."""
+    replaces ``evaluation.reports``: reports, and after at least one of them, entries already
+    encoded by ``encode_report(..., following=True)`` (in another process)."""
     fields = (
         ("mode", evaluation.mode.value),
         ("reports", None),
@@ -100,16 +100,16 @@ def write_json(evaluation: Evaluation, write: Callable[[str], object],
         ("warnings", list(evaluation.warnings)),
     )
     items = (
-        r if isinstance(r, jsonout.Encoded) else r.to_dict()
+        r if isinstance(r, jsonout.Verbatim) else r.to_dict()
         for r in (evaluation.reports if reports is None else reports)
     )
     jsonout.write_object(fields, write, streamed="reports", items=items)
 
 
-def encode_report(report: Report) -> str:
-    """A report's entry in the JSON document's ``reports`` list, as ``write_json`` writes it
-    (wrap it in ``jsonout.Encoded`` to hand it back)."""
-    return jsonout.encode_item(report.to_dict())
+def encode_report(report: Report, following: bool = False) -> str:
+    """A report's entry in the JSON document's ``reports`` list as ``write_json`` writes it;
+    ``following``: with the separator from the entry before it."""
+    return jsonout.encode_item(report.to_dict(), following)
 
 
 def render_json(evaluation: Evaluation) -> str:

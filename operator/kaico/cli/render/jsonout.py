@@ -124,8 +124,9 @@ def dumps(value: Any) -> str:
     return "".join(parts)
 
 
-class Encoded(str):
-    """An item of a streamed list already encoded by ``encode_item``: written as it is."""
+class Verbatim(str):
+    """Text written as it is into a streamed list, after at least one item: entries made by
+    ``encode_item(..., following=True)``, or any piece of a run of them."""
 
     __slots__ = ()
 
@@ -133,16 +134,17 @@ class Encoded(str):
 _ITEM_NEWLINE = "\n    "  # the items of a top-level object's list field
 
 
-def encode_item(value: Any) -> str:
-    """``value``'s text as an item of the list ``write_object`` streams."""
-    return dumps_at(value, _ITEM_NEWLINE)
+def encode_item(value: Any, following: bool = False) -> str:
+    """``value``'s text as an item of the list ``write_object`` streams; ``following``: with
+    the separator from the item before it."""
+    return ("," + _ITEM_NEWLINE if following else "") + dumps_at(value, _ITEM_NEWLINE)
 
 
 def write_object(fields: Iterable[tuple[str, Any]], write: Callable[[str], object],
                  streamed: str | None = None, items: Iterable[Any] = ()) -> None:
     """Write the object of ``fields`` as ``json.dumps(..., indent=2)`` and a newline; the field
     named ``streamed`` holds ``items``, which are encoded and written one at a time (so the
-    caller may produce them lazily and nothing holds the whole list). An ``Encoded`` item is
+    caller may produce them lazily and nothing holds the whole list). ``Verbatim`` text is
     written as it is."""
     lead = "{\n  "
     for key, value in fields:
@@ -153,7 +155,12 @@ def write_object(fields: Iterable[tuple[str, Any]], write: Callable[[str], objec
             continue
         opening = "[" + _ITEM_NEWLINE
         for item in items:
-            write(opening + (item if type(item) is Encoded else dumps_at(item, _ITEM_NEWLINE)))
+            if type(item) is Verbatim:
+                if opening[0] == "[":
+                    raise ValueError("verbatim text must follow an item")
+                write(item)
+                continue
+            write(opening + dumps_at(item, _ITEM_NEWLINE))
             opening = "," + _ITEM_NEWLINE
         write("[]" if opening[0] == "[" else "\n  ]")
     write("{}\n" if lead == "{\n  " else "\n}\n")

@@ -63,5 +63,7 @@ def test_nothing_to_do_forks_nothing():
 def test_halves_split_only_from_the_given_size():
     assert halves(list(range(5)), 10) == (list(range(5)), ())
     first, second = halves(list(range(11)), 10)
-    assert list(first) + list(second) == list(range(11))
-    assert len(first) - len(second) in (0, 1) or len(second) == 0
+    assert (list(first), list(second)) == (list(range(5)), list(range(5, 11)))
+    first, second = halves(list(range(11)), 10, head_start=3)
+    assert (list(first), list(second)) == (list(range(4)), list(range(4, 11)))
+    assert halves(list(range(11)), 10, head_start=100) == ([], list(range(11)))

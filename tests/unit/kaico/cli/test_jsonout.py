@@ -74,3 +74,15 @@ def test_what_json_cannot_encode_is_a_type_error_as_in_json_dumps():
             json.dumps(value, indent=2)
         with pytest.raises(TypeError):
             jsonout.dumps(value)
+
+
+def test_items_encoded_elsewhere_continue_the_list_verbatim():
+    document = {"mode": "x", "reports": [{"a": 1}, {"b": [2, {"c": None}]}, "s", []], "w": []}
+    first, *rest = document["reports"]
+    elsewhere = "".join(jsonout.encode_item(item, following=True) for item in rest)
+    pieces: list[str] = []
+    chunks = [jsonout.Verbatim(elsewhere[i:i + 7]) for i in range(0, len(elsewhere), 7)]
+    jsonout.write_object(document.items(), pieces.append, streamed="reports", items=[first, *chunks])
+    assert "".join(pieces) == json.dumps(document, indent=2) + "\n"
+    with pytest.raises(ValueError, match="must follow an item"):
+        jsonout.write_object(document.items(), pieces.append, streamed="reports", items=chunks)

@@ -1,0 +1,67 @@
+"""``kaico check`` with enough files and targets for two processes writes what one process
+computes (``evaluate_objects``) and exits as it says."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+import yaml
+from kaico.cli import check, main, manifests
+from kaico.cli.manifests import load
+
+from conformance.engine import evaluate_objects
+from conformance.findings import Severity
+from conformance.profile import builtin_profile, now_utc
+
+
+@pytest.fixture(scope="module")
+def many(shared_dir, tmp_path_factory):
+    """Sample objects cycled into one-object files, renamed, until there are 300 targets."""
+    documents = [
+        o.body for o in load([str(shared_dir / "samples")], parallel=False)
+        if isinstance(o.body.get("metadata"), dict) and o.body["metadata"].get("name")
+    ]
+    directory = tmp_path_factory.mktemp("many")
+    number = 0
+    while number < 3 * len(documents) * 2:
+        for document in documents:
+            copy = {**document, "metadata": {**document["metadata"],
+                                             "name": f"{document['metadata']['name']}-{number}"}}
+            (directory / f"{number:05d}.yaml").write_text(yaml.safe_dump(copy, sort_keys=False))
+            number += 1
+    return directory
+
+
+def _sequential(directory):
+    profile = builtin_profile()
+    objects = [(check._with_default_namespace(o.body, "default"), o.source)
+               for o in load([str(directory)], parallel=False)]
+    return profile, evaluate_objects(objects, profile, now_utc(), [])
+
+
+def test_the_json_of_two_processes_is_the_one_process_document(many):
+    profile, evaluation = _sequential(many)
+    assert len(evaluation.reports) >= check.PARALLEL_MIN_TARGETS
+    assert len(list(many.iterdir())) >= manifests.PARALLEL_MIN_FILES
+    out = io.StringIO()
+    main(["check", "-f", str(many), "-o", "json"], stdout=out)
+    document = json.loads(out.getvalue())
+    assert document["reports"] == [r.to_dict() for r in evaluation.reports]
+    assert out.getvalue() == json.dumps(document, indent=2) + "\n"
+
+
+@pytest.mark.parametrize("output", ["json", "table"])
+def test_the_exit_code_counts_the_childs_reports_too(many, output):
+    profile, evaluation = _sequential(many)
+    half = (len(evaluation.reports) + 1) // 2
+    seen = set()
+    for severity in Severity:
+        failing = [bool(r.failing_at(severity)) for r in evaluation.reports]
+        expected = 1 if any(failing) else 0
+        code = main(["check", "-f", str(many), "-o", output, "--fail-on", severity.value],
+                    stdout=io.StringIO())
+        assert code == expected, severity
+        seen.add((any(failing[:len(failing) - half]), any(failing[len(failing) - half:])))
+    assert len(seen) > 1  # the thresholds gave different verdicts
