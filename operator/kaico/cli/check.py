@@ -201,15 +201,13 @@ def _write_json(shell, prepared, first, second, now, threshold, write) -> bool:
     """Write the JSON document report by report (10,000 objects make 60 MB of it); whether a
     report fails at ``threshold``. A forked child evaluates ``second`` and writes its entries
     to a temporary file, copied out after this process's own (so neither holds them all)."""
-    import tempfile
-
     from kaico.cli.forked import Forked
     from kaico.cli.render import evaluation as render
     from kaico.cli.render import jsonout
 
     failing = False
     try:
-        spool = tempfile.TemporaryFile("w+", encoding="utf-8") if second else None
+        spool = _temporary_file() if second else None
     except OSError:  # no writable temporary directory: one process does it all
         spool, first, second = None, (*first, *second), ()
 
@@ -239,3 +237,9 @@ def _write_json(shell, prepared, first, second, now, threshold, write) -> bool:
         if spool is not None:
             spool.close()
     return failing
+
+
+def _temporary_file():
+    import tempfile  # only with two processes: about 5 ms of imports
+
+    return tempfile.TemporaryFile("w+", encoding="utf-8")
