@@ -67,6 +67,22 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None,
         # One line, whatever the message quotes from the input (docs/cli.md, exit codes).
         streams.stderr.write(f"kaico: {' '.join(str(error).split())}\n")
         return EXIT_UNUSABLE
+    except BrokenPipeError:
+        # The output's reader went away (`kaico check ... | head`): no traceback, and nothing
+        # more written to the closed pipe when Python flushes it at exit.
+        if streams.stdout is sys.stdout:
+            _silence_stdout()
+        streams.stderr.write("kaico: the output was closed before all of it was written\n")
+        return EXIT_UNUSABLE
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -65,3 +65,16 @@ def test_the_exit_code_counts_the_childs_reports_too(many, output):
         assert code == expected, severity
         seen.add((any(failing[:len(failing) - half]), any(failing[len(failing) - half:])))
     assert len(seen) > 1  # the thresholds gave different verdicts
+
+
+def test_an_output_closed_early_ends_with_exit_2_and_one_line_not_a_traceback(many):
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "kaico.cli", "check", "-f", str(many), "-o", "json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.read(10) == b'{\n  "mode"'
+    process.stdout.close()  # the reader goes away, as `| head` does
+    error = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 2
+    assert error == "kaico: the output was closed before all of it was written\n"
