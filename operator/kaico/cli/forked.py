@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -34,7 +35,10 @@ def halves(items: Sequence[T], at_least: int, head_start: int = 0
     """``items`` split in two when there are ``at_least`` of them and a second core, else
     everything and nothing. The second part (the child's) is larger by ``head_start`` items
     (all of them at most) when this process has other work to do first."""
-    if len(items) < at_least or not hasattr(os, "fork") or cores() < 2:
+    # Only a single-threaded process forks: the child gets the calling thread alone, and a
+    # lock another thread held (the import lock, an I/O buffer's) would never be released.
+    if (len(items) < at_least or not hasattr(os, "fork") or cores() < 2
+            or threading.active_count() > 1):
         return items, ()
     second = min(len(items), (len(items) + head_start + 1) // 2)
     return items[:len(items) - second], items[len(items) - second:]

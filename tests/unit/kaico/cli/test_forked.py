@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from kaico.cli.forked import Forked, halves
+from kaico.cli.forked import Forked, cores, halves
 
 
 def _squares(items):
@@ -62,8 +62,25 @@ def test_nothing_to_do_forks_nothing():
 
 def test_halves_split_only_from_the_given_size():
     assert halves(list(range(5)), 10) == (list(range(5)), ())
+    if cores() < 2:  # one core: never split
+        assert halves(list(range(11)), 10) == (list(range(11)), ())
+        return
     first, second = halves(list(range(11)), 10)
     assert (list(first), list(second)) == (list(range(5)), list(range(5, 11)))
     first, second = halves(list(range(11)), 10, head_start=3)
     assert (list(first), list(second)) == (list(range(4)), list(range(4, 11)))
     assert halves(list(range(11)), 10, head_start=100) == ([], list(range(11)))
+
+
+def test_a_process_with_other_threads_does_not_split():
+    import threading
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert halves(list(range(11)), 10) == (list(range(11)), ())
+    finally:
+        release.set()
+        other.join()
+    assert bool(halves(list(range(11)), 10)[1]) == (cores() > 1)
