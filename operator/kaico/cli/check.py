@@ -111,12 +111,15 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     # A batch run: the loaded bodies and the reports live until the process ends, and loading
     # and evaluating leave no cyclic garbage worth collecting (peak RSS is the same without the
     # collector), while the collector's rescans of everything loaded were about a sixth of a
-    # run at 10,000 objects even after gc.freeze() (docs/benchmarks.md). So it stays off.
+    # run at 10,000 objects even after gc.freeze() (docs/benchmarks.md). So it stays off; and
+    # what is left is frozen, or the interpreter's collection at exit walks every object of
+    # the imported modules (20 ms of a one-file run).
     collecting = gc.isenabled()
     gc.disable()
     try:
         return _run(args, streams)
     finally:
+        gc.freeze()
         if collecting:
             gc.enable()
 
