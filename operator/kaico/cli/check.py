@@ -188,10 +188,12 @@ def _run_loading(args: argparse.Namespace, streams: Streams, loading: Loading) -
         renderers = {
             "table": lambda: render.render_table(evaluation, verbose=args.verbose),
             "junit": lambda: render.render_junit(evaluation),
-            "policyreport": lambda: render.render_policyreport(evaluation),
             "sarif": lambda: _sarif(evaluation, locations),
         }
-        streams.stdout.write(renderers[args.output]())
+        if args.output == "policyreport":  # written document by document
+            render.write_policyreport(evaluation, streams.stdout.write)
+        else:
+            streams.stdout.write(renderers[args.output]())
         failing = any(report.failing_at(threshold) for report in evaluation.reports)
 
     orphan_severity = profile.severities.get("scaling-target-resolves")

@@ -163,16 +163,31 @@ def render_junit(evaluation: Evaluation) -> str:
 
 
 def render_policyreport(evaluation: Evaluation) -> str:
+    parts: list[str] = []
+    write_policyreport(evaluation, parts.append)
+    return "".join(parts)
+
+
+def write_policyreport(evaluation: Evaluation, write: Callable[[str], object]) -> None:
     """One ``wgpolicyk8s.io/v1alpha2`` PolicyReport per target x profile, named like its
-    ConformanceReport (so two profiles never collide), as the operator writes them."""
+    ConformanceReport (so two profiles never collide), as the operator writes them; written
+    one document at a time (the text of ``yaml.safe_dump_all`` over all of them)."""
     # Imported here: the operator's API models cost ~50 ms that table and JSON output never need.
     from kaico.api.policyreport import WGPOLICY, policy_report
     from kaico.workloads.status import report_name
 
     mode = {"kaico.dev/input-mode": evaluation.mode.value}
-    documents = [
-        policy_report(report_name(r.target.kind, r.target.name, r.profile,
-                                  r.target.api_version.rpartition("/")[0]), r, WGPOLICY, mode)
-        for r in evaluation.reports
-    ]
-    return yaml.safe_dump_all(documents, sort_keys=False, width=1000)
+    separator = ""
+    for r in evaluation.reports:
+        document = policy_report(report_name(r.target.kind, r.target.name, r.profile,
+                                             r.target.api_version.rpartition("/")[0]),
+                                 r, WGPOLICY, mode)
+        write(separator + yaml.dump(document, Dumper=DUMPER, sort_keys=False, width=1000))
+        separator = "---\n"
+
+
+# libyaml's emitter where PyYAML has it: the pure-Python one took 29 s for the 4,800 reports of
+# 10,000 files, libyaml's 4 s. Both write the same text for report-shaped documents (fixed
+# keys, any string values; tests/unit/kaico/cli/test_policyreport_output.py); they differ on
+# odd keys (an empty key) and a bare top-level scalar, which reports never have.
+DUMPER: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
