@@ -37,6 +37,33 @@ _CATEGORY_VALUES = {category: category.value for category in Category}
 MAX_INPUT_FINDINGS = 8
 
 
+# Equal findings are one object shared between reports (a Finding names nothing of its
+# workload, and workloads of one shape mostly get the same ones): fewer objects to build and
+# for the garbage collector to walk. Bounded: emptied when full.
+MAX_SHARED_FINDINGS = 4096
+_shared_findings: dict[tuple, Finding] = {}
+
+
+def shared_finding(check_id: str, category: str, severity: Severity, outcome: Outcome) -> Finding:
+    """The finding of ``outcome``, the same object as an equal one built before."""
+    properties = outcome.properties
+    key = (check_id, category, severity, outcome.result, outcome.message,
+           tuple(properties.items()) if properties else ())
+    try:
+        finding = _shared_findings.get(key)
+    except TypeError:  # an unhashable property value (a faulty custom check): not shared
+        return Finding(check_id, category, outcome.result, severity, outcome.message,
+                       properties=dict(properties))
+    if finding is None:
+        if len(_shared_findings) >= MAX_SHARED_FINDINGS:
+            _shared_findings.clear()
+        finding = _shared_findings[key] = Finding(
+            check_id, category, outcome.result, severity, outcome.message,
+            properties=dict(properties),
+        )
+    return finding
+
+
 def _input_problems(errors: tuple[str, ...] | list[str]) -> list[str]:
     if len(errors) <= MAX_INPUT_FINDINGS:
         return list(errors)
@@ -165,14 +192,7 @@ def evaluate(
         outcome = note_absent_in_input(
             check_id, run_check(spec, workload, facts, profile, asks), facts
         )
-        finding = Finding(
-            check=check_id,
-            category=_CATEGORY_VALUES[spec.category],
-            result=outcome.result,
-            severity=severity,
-            message=outcome.message,
-            properties=dict(outcome.properties),
-        )
+        finding = shared_finding(check_id, _CATEGORY_VALUES[spec.category], severity, outcome)
         findings.append(apply_waiver(finding, workload, profile, now, namespace_waivers))
     return Report(
         target=TargetRef(

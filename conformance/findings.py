@@ -79,9 +79,13 @@ def capped(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
-    """One check's result on one workload, as reported (PolicyReport result shape)."""
+    """One check's result on one workload, as reported (PolicyReport result shape).
+
+    A finding holds nothing of the workload it was found on, so equal findings may be one
+    object shared between reports (``conformance.engine`` does so): never mutate one, nor its
+    ``properties``; build another (waivers do)."""
 
     check: str
     category: str
@@ -92,7 +96,8 @@ class Finding:
     properties: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "message", capped(self.message))
+        if len(self.message) > MAX_MESSAGE_CHARS:
+            object.__setattr__(self, "message", capped(self.message))
         if any(len(value) > MAX_PROPERTY_CHARS for value in self.properties.values()):
             object.__setattr__(self, "properties", {
                 key: capped(value, MAX_PROPERTY_CHARS) for key, value in self.properties.items()
