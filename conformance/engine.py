@@ -98,11 +98,15 @@ def note_absent_in_input(check_id: str, outcome: Outcome, facts: ClusterFacts) -
     )
 
 
+_NO_ACCELERATOR = Outcome(Result.SKIP, "the workload asks for no accelerator")
+_WAIVABLE = frozenset((Result.FAIL, Result.WARN, Result.ERROR))
+
+
 def run_check(
     spec: CheckSpec, workload: ServingWorkload, facts: ClusterFacts, profile: Profile, asks: bool
 ) -> Outcome:
     if spec.accelerators_only and not asks:
-        return Outcome(Result.SKIP, "the workload asks for no accelerator")
+        return _NO_ACCELERATOR
     missing = [need for need in spec.needs if not facts.knows(need)] if spec.needs else None
     if missing:
         return Outcome(Result.SKIP, missing_facts_message(missing))
@@ -187,13 +191,18 @@ def evaluate(
     ]
     asks = shared_workload_asks(shared(workload, facts, profile.parameters))
     specs = catalogue()
+    # Both are identities when nothing is assumed absent or no waiver is known: skip the calls.
+    absent = facts.assumed_absent
+    waivers = bool(profile.spec.waivers or namespace_waivers)
     for check_id, severity in profile.severities.items():
         spec = specs[check_id]
-        outcome = note_absent_in_input(
-            check_id, run_check(spec, workload, facts, profile, asks), facts
-        )
+        outcome = run_check(spec, workload, facts, profile, asks)
+        if absent:
+            outcome = note_absent_in_input(check_id, outcome, facts)
         finding = shared_finding(check_id, _CATEGORY_VALUES[spec.category], severity, outcome)
-        findings.append(apply_waiver(finding, workload, profile, now, namespace_waivers))
+        if waivers and finding.result in _WAIVABLE:
+            finding = apply_waiver(finding, workload, profile, now, namespace_waivers)
+        findings.append(finding)
     return Report(
         target=TargetRef(
             workload.api_version, workload.kind, workload.namespace, workload.name, workload.uid

@@ -78,6 +78,8 @@ MAX_CLAUSES = 8
 
 
 def _join(messages: list[str]) -> str:
+    if len(messages) == 1:
+        return messages[0]
     # Deduplicate while keeping order: the same problem found on two equal parts reads once.
     unique = list(dict.fromkeys(messages))
     if len(unique) <= MAX_CLAUSES:

@@ -144,3 +144,22 @@ def test_findings_stay_frozen():
     except AttributeError:
         return
     raise AssertionError("a Finding accepted an assignment")
+
+
+def test_a_waiver_leaves_a_passing_finding_as_it_is_and_shared():
+    profile = parse_profile({
+        "apiVersion": "kaico.dev/v1alpha1", "kind": "ConformanceProfile",
+        "metadata": {"name": "w"},
+        "spec": {
+            "includeAllChecks": False,
+            "checks": [{"id": "gpu-limits"}],
+            "waivers": [{
+                "check": "gpu-limits", "reason": "PLAT-9", "expiresAt": "2026-12-31T00:00:00Z",
+                "target": {"kind": "Deployment", "name": "waived"},
+            }],
+        },
+    })
+    (waived,) = evaluate(workload("waived"), ClusterFacts(), profile, NOW).results
+    (other,) = evaluate(workload("other"), ClusterFacts(), profile, NOW).results
+    assert waived.result is Result.PASS and not waived.waived and "PLAT-9" not in waived.message
+    assert waived is other
