@@ -30,6 +30,9 @@ import aiohttp
 from kaico.kube.config import Credentials
 
 MERGE_PATCH = "application/merge-patch+json"
+# Connections kaico's own requests may hold at once (aiohttp's default is 100). Each TLS connection
+# costs an asyncio read buffer and OpenSSL state; the report writer keeps 16 requests in flight.
+CONNECTION_LIMIT = 32
 # Answers worth another attempt: throttled, or the server (or what is behind it) failing.
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -128,7 +131,7 @@ class KubeClient:
         # Created on first use, inside the running event loop (aiohttp requires a loop).
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=self._ssl),
+                connector=aiohttp.TCPConnector(ssl=self._ssl, limit=CONNECTION_LIMIT),
                 headers={**self._credentials.headers(), "User-Agent": "kaico"},
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
             )
