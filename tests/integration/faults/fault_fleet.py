@@ -76,6 +76,23 @@ class Fleet:
             found.setdefault(item["spec"]["targetRef"]["name"], []).append(item)
         return found
 
+    def settled_reports(self, quiet: float = 2.0, timeout: float = 20.0) -> dict[str, list[dict[str, Any]]]:
+        """The reports once they have held still for ``quiet`` seconds: after a kill -9, a
+        request the process had already sent may still be applied by the API server."""
+        def versions(found: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str]]:
+            return sorted((r["metadata"]["name"], r["metadata"]["resourceVersion"])
+                          for reports in found.values() for r in reports)
+
+        found = self.reports()
+        since, deadline = time.monotonic(), time.monotonic() + timeout
+        while time.monotonic() - since < quiet:
+            assert time.monotonic() < deadline, "the reports kept changing after the operator stopped"
+            time.sleep(0.5)
+            again = self.reports()
+            if versions(again) != versions(found):
+                found, since = again, time.monotonic()
+        return found
+
     def report(self, target: str) -> dict[str, Any]:
         return self.reports()[target][0]
 
@@ -90,10 +107,41 @@ class Fleet:
         return (status.get("conformant"), status.get("summary"),
                 [(r["check"], r["result"]) for r in status.get("results") or []])
 
+    def readiness_now(self) -> dict[str, Any]:
+        """The truth as it follows the targets' stored status: each target's content from
+        before the fault, with endpoint-ready (and the counts) as its Deployment's status
+        says now (ready: every desired replica ready and no Available=False condition, as the
+        adapter reads it), and its conformance not compared where readiness changed (whether
+        one failure blocks is the profile's business). After an API server outage the node
+        lifecycle controller may have replaced pods that then wait for one of the scarce fake
+        GPUs: a Deployment rightly not ready, whose report rightly says so."""
+        listing = self.api.get("deployments", "-n", self.namespace) or {"items": []}
+        expected: dict[str, Any] = {}
+        for deployment in listing["items"]:
+            name = deployment["metadata"]["name"]
+            before = self.truth.get(name)
+            if before is None:
+                continue
+            status = deployment.get("status") or {}
+            ready = (status.get("readyReplicas") or 0) >= deployment["spec"].get("replicas", 1) and not any(
+                c.get("type") == "Available" and c.get("status") == "False" for c in status.get("conditions") or [])
+            result = "pass" if ready else "fail"
+            was = dict(before[2]).get("endpoint-ready")
+            if was in (None, "skip", result):
+                expected[name] = before
+                continue
+            summary = dict(before[1])
+            summary[was] -= 1
+            summary[result] += 1
+            results = [(check, result if check == "endpoint-ready" else outcome) for check, outcome in before[2]]
+            expected[name] = (None, summary, results)
+        return expected
+
     def problems(self, expected: dict[str, Any] | None = None) -> list[str]:
         """How the cluster differs from the truth: every existing target has exactly one report,
         about it (its uid), saying what it said before the fault (or ``expected``; None: not
-        compared); no report without a target. Empty when converged."""
+        compared; a conformance of None: not compared); no report without a target. Empty when
+        converged."""
         expected = {**self.truth, **(expected or {})}
         reports, uids = self.reports(), self.uids()
         problems = []
@@ -103,19 +151,22 @@ class Fleet:
                 problems.append(f"{target}: {len(found)} reports")
             elif found[0]["spec"]["targetRef"]["uid"] != uid:
                 problems.append(f"{target}: report about an earlier object")
-            elif expected.get(target) is not None and (content := self.content(found[0])) != expected[target]:
+            elif expected.get(target) is not None and not _says(self.content(found[0]), expected[target]):
+                content = self.content(found[0])
                 changed = sorted(set(content[2]) ^ set(expected[target][2]))
                 problems.append(f"{target}: {content[:2]} != {expected[target][:2]} (results {changed})")
         problems += [f"{target}: report without a target" for target in sorted(set(reports) - set(uids))]
         return problems
 
     def converge(self, what: str, since: float, expected: dict[str, Any] | None = None,
-                 timeout: float = CONVERGE_SECONDS) -> float:
-        """Wait until the cluster is right again; the seconds it took from ``since``."""
+                 timeout: float = CONVERGE_SECONDS, follow_readiness: bool = False) -> float:
+        """Wait until the cluster is right again; the seconds it took from ``since``. With
+        ``follow_readiness``, endpoint-ready must say what each target's status says at the
+        time (``readiness_now``), not what it said before the fault."""
         last: list[str] = []
 
         def right() -> bool:
-            last[:] = self.problems(expected)
+            last[:] = self.problems({**self.readiness_now(), **(expected or {})} if follow_readiness else expected)
             return not last
 
         try:
@@ -180,3 +231,8 @@ class Fleet:
         return f"/registry/kaico.dev/conformancereports/{self.namespace}/{name}"
 
 
+def _says(content: Any, expected: Any) -> bool:
+    """Whether a report's content is the expected one (an expected conformance of None matches
+    either)."""
+    conformant, summary, results = expected
+    return (conformant is None or content[0] == conformant) and content[1:] == (summary, results)

@@ -104,7 +104,8 @@ def test_reports_converge_after_the_api_server_is_down_for_a_minute(fleet: Fleet
     # The next faults start from a cluster at rest: the outage's effect on the nodes (leases that
     # lapsed, pods marked not ready, then ready again) is over, and every report says the truth.
     fleet.wait_nodes_recovered(back_wall)
-    fleet.converge("nodes recovered from the outage", time.monotonic())
+    fleet.converge("nodes recovered from the outage", time.monotonic(), follow_readiness=True)
+    fleet.record_truth()
 
 
 def test_kill_9_mid_write_then_a_restart_completes_without_duplicates(fleet: Fleet) -> None:
@@ -123,7 +124,7 @@ def test_kill_9_mid_write_then_a_restart_completes_without_duplicates(fleet: Fle
         "kaico_writes_total", "operation").get("create", 0), timeout=60, interval=0.05,
         message="the first reports to be written")
     operator.kill()
-    at_kill = fleet.reports()
+    at_kill = fleet.settled_reports()
     assert len(at_kill) < len(fleet.uids()), f"killed too late: {written} reports written"
     started = time.monotonic()
     fleet.start()
