@@ -18,6 +18,7 @@ from operator_harness import wait_for, wait_steady
 from operator_manifests import vllm_deployment
 
 OUTAGE_SECONDS = 60
+KILL_BATCH = 240
 
 
 def test_a_hand_edited_report_is_written_back_within_seconds(fleet: Fleet) -> None:
@@ -111,8 +112,14 @@ def test_reports_converge_after_the_api_server_is_down_for_a_minute(fleet: Fleet
 def test_kill_9_mid_write_then_a_restart_completes_without_duplicates(fleet: Fleet) -> None:
     fleet.stop()
     fleet.cluster.kubectl("delete", "conformancereports", "--all", "-n", fleet.namespace)
-    new = [f"batch-{i}" for i in range(30)]
-    fleet.api.apply(*[vllm_deployment(fleet.namespace, name) for name in new])
+    # Enough new targets that their writes take a few seconds, so the kill below lands in the
+    # middle even when a loaded machine answers the test's polling late (30 were all written
+    # before one poll saw the first). Scaled to zero: no pods, so no wait for the scarce GPUs.
+    new = [f"batch-{i}" for i in range(KILL_BATCH)]
+    batch = [vllm_deployment(fleet.namespace, name) for name in new]
+    for deployment in batch:
+        deployment["spec"]["replicas"] = 0
+    fleet.api.apply(*batch)
     # The new Deployments' statuses first settle (kube-controller-manager answers each, kwok runs
     # the few pods that find a GPU): a report follows its target's status (endpoint-ready), so a
     # status that changed after the kill would be one more write the kill did not cause.
