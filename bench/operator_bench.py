@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -358,7 +359,34 @@ def operator_metric(port: int, name: str) -> dict[str, float]:
     return values
 
 
-async def bench_operator(api: Api, setup: Setup, floor: Floor, args: argparse.Namespace) -> dict[str, Any]:
+async def restarted(port: int, count: int, started: float, memory: Memory, alive: Callable[[], None],
+                    args: argparse.Namespace) -> dict[str, Any]:
+    """A restart: every report is stored already, so the start-up ends when the operator has
+    evaluated every target (its ``kaico_evaluations_total``)."""
+    deadline = started + args.timeout
+    evaluated = 0.0
+    while evaluated < count:
+        alive()
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {evaluated:.0f} of {count} evaluations after {args.timeout} s")
+        await asyncio.sleep(0.5)
+        try:
+            evaluated = sum(operator_metric(port, "kaico_evaluations_total").values())
+        except OSError:
+            continue
+    took = time.monotonic() - started
+    await asyncio.sleep(args.settle)
+    results = {"workloads": count, "restart_evaluated": took, "rss_peak_startup": memory.peak(),
+               "rss_settled": memory.read("VmRSS")}
+    print(f"restart with {count} reports stored: every target evaluated {took:.1f} s after start; "
+          f"RSS peak {mib(memory.peak())}, settled {mib(memory.read('VmRSS'))}", flush=True)
+    return results
+
+
+async def bench_operator(api: Api, setup: Setup, floor: Floor, args: argparse.Namespace,
+                         source: Path | None = None, run_name: str = "", restart: bool = False) -> dict[str, Any]:
+    """One ``kaico run`` (from ``source``, a source tree, when given) measured as the module says;
+    ``restart``: with every report already stored, start -> every target evaluated and the RSS."""
     count = len(setup.names)
     expected = {(n, report_name("Deployment", d, "default", "apps")) for n, d in setup.names}
     watch = ReportWatch(api)
@@ -368,12 +396,15 @@ async def bench_operator(api: Api, setup: Setup, floor: Floor, args: argparse.Na
     workloads = ReportWatch(api, "/apis/apps/v1/deployments", "")
     await workloads.start()
     port = free_port()
-    log = Path(args.work_dir) / "kaico-run.log"
+    suffix = f"-{run_name}" if run_name else ""
+    log = Path(args.work_dir) / f"kaico-run{suffix}.log"
     env = {**os.environ, "KUBECONFIG": str(setup.cluster.kubeconfig),
            **dict(item.split("=", 1) for item in args.env)}
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(source / "operator"), str(source)])
     command = [str(Path(sys.executable).parent / "kaico"), "run", "--metrics-address", "127.0.0.1",
                "--metrics-port", str(port), "--log-level", "warning"]
-    traced = Path(args.work_dir) / "tracemalloc.txt"
+    traced = Path(args.work_dir) / f"tracemalloc{suffix}.txt"
     if args.tracemalloc:
         env["KAICO_TRACEMALLOC_FILE"] = str(traced)
     if args.tracemalloc or args.trim:
@@ -400,6 +431,8 @@ async def bench_operator(api: Api, setup: Setup, floor: Floor, args: argparse.Na
                                     stdout=subprocess.DEVNULL, stderr=(Path(args.work_dir) / "py-spy.log").open("ab"))
     results: dict[str, Any] = {"workloads": count}
     try:
+        if restart:
+            return await restarted(port, count, started, memory, alive, args)
         done = await watch.until(lambda: expected <= watch.with_status.keys(), args.timeout)
         if not done:
             missing = len(expected - watch.with_status.keys())
@@ -495,6 +528,44 @@ async def bench_operator(api: Api, setup: Setup, floor: Floor, args: argparse.Na
     return results
 
 
+async def delete_reports(api: Api, setup: Setup) -> None:
+    """Delete every report kaico wrote, and wait until the API server holds none."""
+    selector = urllib.parse.quote(MANAGED_SELECTOR)
+    for namespace in sorted({n for n, _ in setup.names}):
+        await api.call("DELETE", f"/apis/kaico.dev/v1alpha1/namespaces/{namespace}/conformancereports"
+                                 f"?labelSelector={selector}")
+    while (await api.call("GET", f"{REPORTS}?labelSelector={selector}&limit=1"))["items"]:
+        await asyncio.sleep(1)
+
+
+async def compare_variants(api: Api, setup: Setup, floor: Floor, args: argparse.Namespace) -> dict[str, Any]:
+    """``--variant NAME=DIR``: the start-up of each source tree, ``--rounds`` times, against the
+    same cluster and floor, the order reversed every other round, every report deleted between."""
+    variants = [(name, Path(path).resolve()) for name, _, path in (v.partition("=") for v in args.variant)]
+    args.startup_only = True
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in variants}
+    for round_ in range(args.rounds):
+        for name, source in variants if round_ % 2 == 0 else variants[::-1]:
+            print(f"--- round {round_ + 1}: {name} ({source})", flush=True)
+            fresh = await bench_operator(api, setup, floor, args, source, f"{name}-{round_ + 1}")
+            if args.restart:
+                again = await bench_operator(api, setup, floor, args, source, f"{name}-{round_ + 1}-restart",
+                                             restart=True)
+                fresh.update(restart_evaluated=again["restart_evaluated"],
+                             rss_peak_restart=again["rss_peak_startup"], rss_settled_restart=again["rss_settled"])
+            runs[name].append(fresh)
+            await delete_reports(api, setup)
+    print(f"{'variant':<16} {'first report':>12} {'all reports':>18} {'RSS peak':>9} {'settled':>8}"
+          + (f" {'restart: evaluated':>18} {'RSS peak':>9} {'settled':>8}" if args.restart else ""), flush=True)
+    for name, measured in runs.items():
+        for r in measured:
+            print(f"{name:<16} {r['first_report']:>10.1f} s {r['all_reports']:>8.1f} s ({r['all_vs_floor']:.2f}x) "
+                  f"{mib(r['rss_peak_startup']):>9} {mib(r['rss_settled']):>8}"
+                  + (f" {r['restart_evaluated']:>16.1f} s {mib(r['rss_peak_restart']):>9} "
+                     f"{mib(r['rss_settled_restart']):>8}" if args.restart else ""), flush=True)
+    return {"variants": runs}
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     nodes = [GpuNodeSpec(f"kwok-gpu-{i:03d}") for i in range(args.nodes)]
     cluster = LocalCluster(tempfile.mkdtemp(prefix="cluster-", dir=args.work_dir), nodes=nodes, startup_timeout=600)
@@ -508,7 +579,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         print(f"raw floor (plain client, {args.parallel} in flight): {args.workloads} reports created with "
               f"status in {floor.create:.1f} s; {args.workloads} statuses patched in {floor.repatch:.1f} s",
               flush=True)
-        results = await bench_operator(api, setup, floor, args)
+        if args.variant:
+            results = await compare_variants(api, setup, floor, args)
+        else:
+            results = await bench_operator(api, setup, floor, args)
         results.update(floor_create=floor.create, floor_repatch=floor.repatch)
         return results
     finally:
@@ -542,6 +616,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="environment for the operator (e.g. MALLOC_ARENA_MAX=2); repeatable")
     parser.add_argument("--work-dir", default=None, help="keep logs here (default: a fresh temporary directory)")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=DIR",
+                        help="compare the start-up of source trees (e.g. one from `git archive`): "
+                             "implies --startup-only")
+    parser.add_argument("--restart", action="store_true",
+                        help="with --variant: after each start-up, start the variant again with every report "
+                             "stored (start -> every target evaluated, RSS)")
+    parser.add_argument("--rounds", type=int, default=2, help="start-ups per --variant (default 2)")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
     args.work_dir = args.work_dir or tempfile.mkdtemp(prefix="kaico-operator-bench-")
