@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "operator")]
 
 from conformance.adapters import adapt_object  # noqa: E402
-from conformance.engine import evaluate  # noqa: E402
+from conformance.engine import evaluate, shared_findings_emptied  # noqa: E402
 from conformance.facts_builder import facts_from_objects  # noqa: E402
 from conformance.profile import builtin_profile  # noqa: E402
 
@@ -211,8 +211,10 @@ def bench_engine(count: int) -> None:
     adapt_s, workloads = timed(lambda: [adapt_object(b, params) for b in bodies])
     workloads = [w for w in workloads if w is not None]
     facts_s, facts = timed(lambda: facts_from_objects([*bodies, *facts_bodies], params))
+    emptied = shared_findings_emptied()
     with CollectorTime() as collector:
         evaluate_s, reports = timed(lambda: [evaluate(w, facts, profile, now) for w in workloads])
+    emptied = shared_findings_emptied() - emptied
     total_s = adapt_s + facts_s + evaluate_s
 
     print(f"engine: {count} synthetic workloads (6 kinds), {len(facts_bodies)} fact objects, "
@@ -229,6 +231,7 @@ def bench_engine(count: int) -> None:
           f"({total_s / baseline_s:5.2f} x baseline)")
     print(f"  throughput                      : {len(reports) / total_s:8.0f} evaluations/s "
           f"(evaluate alone: {len(reports) / evaluate_s:.0f}/s)")
+    print(f"  shared findings table emptied   : {emptied:8d} times while evaluating")
 
 
 def bench_cluster_sweep(count: int, node_counts: list[int]) -> None:

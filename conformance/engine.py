@@ -42,6 +42,12 @@ MAX_INPUT_FINDINGS = 8
 # for the garbage collector to walk. Bounded: emptied when full.
 MAX_SHARED_FINDINGS = 4096
 _shared_findings: dict[tuple, Finding] = {}
+_shared_findings_emptied = 0
+
+
+def shared_findings_emptied() -> int:
+    """How many times the shared findings table was full and emptied (for the benchmark)."""
+    return _shared_findings_emptied
 
 
 def shared_finding(check_id: str, category: str, severity: Severity, outcome: Outcome) -> Finding:
@@ -56,6 +62,8 @@ def shared_finding(check_id: str, category: str, severity: Severity, outcome: Ou
                        properties=dict(properties))
     if finding is None:
         if len(_shared_findings) >= MAX_SHARED_FINDINGS:
+            global _shared_findings_emptied
+            _shared_findings_emptied += 1
             _shared_findings.clear()
         finding = _shared_findings[key] = Finding(
             check_id, category, outcome.result, severity, outcome.message,

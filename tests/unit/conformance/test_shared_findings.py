@@ -79,10 +79,12 @@ def test_an_unhashable_property_value_is_reported_unshared_instead_of_failing():
     assert shared_finding("c-list", "gpu", Severity.HIGH, outcome) is not finding
 
 
-def test_the_shared_findings_are_bounded():
+def test_the_shared_findings_are_bounded_and_count_how_often_they_were_emptied():
+    emptied = engine.shared_findings_emptied()
     for index in range(engine.MAX_SHARED_FINDINGS + 10):
         shared_finding("c-bound", "gpu", Severity.HIGH, Outcome(Result.PASS, f"m{index}"))
         assert len(engine._shared_findings) <= engine.MAX_SHARED_FINDINGS
+    assert engine.shared_findings_emptied() >= emptied + 1
 
 
 def waiver_profile():
