@@ -1,33 +1,29 @@
 """ConformanceProfile documents: parsing, validation against the catalogue, and waivers.
 
-A profile is parsed with pydantic; ``ProfileError`` carries every problem with its field path
+A profile file is validated by the pydantic models of ``conformance.schema`` (imported only
+then); ``ProfileError`` carries every problem with its field path
 ("spec.checks[2].id: unknown check 'gpu-limit'"), so the CLI can print it and the operator can
-put it into the profile's ``Ready`` condition instead of crashing.
+put it into the profile's ``Ready`` condition instead of crashing. What the engine reads is the
+resolved ``Profile``: plain frozen dataclasses, which the built-in profile is read into directly
+(``kaico check`` with it never imports pydantic; a test proves both ways give the same profile).
 """
 
 from __future__ import annotations
 
 import fnmatch
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
-from pydantic_core import PydanticCustomError
 
 from conformance.catalogue import catalogue
 from conformance.facts import LabelSelector
 from conformance.findings import Severity
-from conformance.parameters import Parameters
+from conformance.parameters import DEFAULT_PARAMETERS, PARAMETER_KEYS, Parameters
 
 API_VERSION = "kaico.dev/v1alpha1"
 KIND = "ConformanceProfile"
@@ -43,12 +39,8 @@ class ProfileError(ValueError):
         super().__init__(f"invalid profile {source}: " + "; ".join(problems))
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
 # The two rules the CRD states in CEL (``x-kubernetes-validations``) and pydantic states in
-# ``LabelSelectorRequirement._values_fit_operator``: one wording, so the CLI and the API server
+# ``conformance.schema.LabelSelectorRequirement``: one wording, so the CLI and the API server
 # reject the same selector with the same message at the same field path.
 VALUES_REQUIRED = "must be non-empty when operator is In or NotIn"
 VALUES_FORBIDDEN = "must be empty when operator is Exists or DoesNotExist"
@@ -61,57 +53,43 @@ SELECTOR_RULES = (
 )
 
 
-class LabelSelectorRequirement(_Model):
-    """A label selector requirement: a key, an operator and values."""
-
-    # An unknown operator, or values where the operator takes none, is an error, never a
-    # requirement silently ignored (which would select every workload).
-
-    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": list(SELECTOR_RULES)})
-
-    key: str = Field(min_length=1, description="The label key.")
-    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"] = Field(
-        description="In, NotIn, Exists or DoesNotExist."
-    )
-    values: list[str] = Field(
-        default_factory=list, validate_default=True,
-        description="Values for In and NotIn (at least one); none for Exists and DoesNotExist.",
-    )
-
-    @field_validator("values")
-    @classmethod
-    def _values_fit_operator(cls, values: list[str], info: ValidationInfo) -> list[str]:
-        operator = info.data.get("operator")
-        if operator in ("In", "NotIn") and not values:
-            raise PydanticCustomError("selector_values", VALUES_REQUIRED)
-        if operator in ("Exists", "DoesNotExist") and values:
-            raise PydanticCustomError("selector_values", VALUES_FORBIDDEN)
-        return values
+# A waiver's words are copied into every report it covers: bounded, so that a pasted log cannot
+# grow thousands of reports (the CRD schemas say the same, so the API server refuses it first).
+WAIVER_REASON_MAX = 1024
+WAIVER_TICKET_MAX = 256
 
 
-class LabelSelectorSpec(_Model):
-    match_labels: dict[str, str] = Field(default_factory=dict, alias="matchLabels")
-    match_expressions: list[LabelSelectorRequirement] = Field(
-        default_factory=list, alias="matchExpressions"
-    )
+class Enforcement(StrEnum):
+    """What the operator's admission webhook does with a failing check (``docs/admission.md``)."""
+
+    WARN = "Warn"
+    DENY = "Deny"
 
 
-class TargetSelection(_Model):
+# The resolved profile: what the engine, the CLI and the operator read. Field names and defaults
+# are those of the models in ``conformance.schema`` (their docs and bounds are there).
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSelection:
     """Which workloads the profile applies to. Empty means every supported workload."""
 
-    kinds: tuple[str, ...] = Field((), description="Kinds to evaluate, e.g. InferenceService.")
-    namespaces: tuple[str, ...] = Field((), description="Namespaces to evaluate (globs allowed).")
-    namespace_selector: LabelSelectorSpec | None = Field(None, alias="namespaceSelector")
-    selector: LabelSelectorSpec | None = Field(None, description="Label selector on the workload.")
+    kinds: tuple[str, ...] = ()
+    namespaces: tuple[str, ...] = ()
+    # Kubernetes LabelSelector mappings (matchLabels, matchExpressions), for LabelSelector.from_spec.
+    namespace_selector: dict[str, Any] | None = None
+    selector: dict[str, Any] | None = None
 
 
-class CheckSetting(_Model):
+@dataclass(frozen=True, slots=True)
+class CheckSetting:
     id: str
     enabled: bool = True
     severity: Severity | None = None
 
 
-class WaiverTarget(_Model):
+@dataclass(frozen=True, slots=True)
+class WaiverTarget:
     kind: str | None = None
     namespace: str | None = None
     name: str | None = None  # glob
@@ -126,134 +104,150 @@ class WaiverTarget(_Model):
         return True
 
 
-# A waiver's words are copied into every report it covers: bounded, so that a pasted log cannot
-# grow thousands of reports (the CRD schemas say the same, so the API server refuses it first).
-WAIVER_REASON_MAX = 1024
-WAIVER_TICKET_MAX = 256
-
-
-class Waiver(_Model):
-    """A documented exception: one check on matching targets, until ``expiresAt``.
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    """A documented exception: one check on matching targets, until ``expires_at`` (aware).
 
     An expired waiver is not honoured, identically in the operator and the CLI.
     """
 
     check: str
-    target: WaiverTarget = Field(default_factory=WaiverTarget)
-    reason: str = Field(min_length=1, max_length=WAIVER_REASON_MAX)
-    expires_at: datetime = Field(alias="expiresAt")
-    ticket: str | None = Field(None, max_length=WAIVER_TICKET_MAX)
-
-    @field_validator("expires_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    reason: str
+    expires_at: datetime
+    target: WaiverTarget = WaiverTarget()
+    ticket: str | None = None
 
 
-class NamespaceWaiverPolicy(_Model):
+@dataclass(frozen=True, slots=True)
+class NamespaceWaiverPolicy:
     """Whether ConformanceWaivers in a workload's namespace count under this profile, and for
     how long one may run (``conformance.waivers`` decides)."""
 
-    allowed: bool = Field(False, description="Honour ConformanceWaivers written in the target's namespace.")
-    max_duration_days: int = Field(
-        30, alias="maxDurationDays", ge=1,
-        description="Longest a namespace waiver may run, from its creation to expiresAt; a "
-        "longer one is not honoured and the report says why.",
-    )
+    allowed: bool = False
+    max_duration_days: int = 30
 
 
-class Enforcement(StrEnum):
-    """What the operator's admission webhook does with a failing check (``docs/admission.md``)."""
+@dataclass(frozen=True, slots=True)
+class AdmissionPolicy:
+    """How this profile answers at kubectl apply (``docs/admission.md``)."""
 
-    WARN = "Warn"
-    DENY = "Deny"
-
-
-class AdmissionPolicy(_Model):
-    """How this profile answers at kubectl apply when the operator serves its validating admission webhook (Helm value admission.enabled): warnings by default, or a denial at or above a severity. The webhook never changes the object."""
-
-    enforcement: Enforcement = Field(
-        Enforcement.WARN,
-        description="Warn: admit, and return each failing check as a warning that kubectl "
-        "prints. Deny: reject the create or update when a failing check's severity is at or "
-        "above denyAtSeverity (the others are still warnings).",
-    )
-    deny_at_severity: Severity = Field(
-        Severity.HIGH, alias="denyAtSeverity",
-        description="With enforcement Deny: the lowest severity of a failing check that rejects "
-        "the object. Waived checks never reject.",
-    )
+    enforcement: Enforcement = Enforcement.WARN
+    deny_at_severity: Severity = Severity.HIGH
 
 
-class ProfileSpec(_Model):
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """A profile's ``spec``, resolved: every default applied, every value of its type."""
+
     description: str = ""
-    targets: TargetSelection = Field(default_factory=TargetSelection)
-    include_all_checks: bool = Field(True, alias="includeAllChecks")
+    targets: TargetSelection = TargetSelection()
+    include_all_checks: bool = True
     checks: tuple[CheckSetting, ...] = ()
-    parameters: Parameters = Field(default_factory=Parameters)
+    parameters: Parameters = DEFAULT_PARAMETERS
     waivers: tuple[Waiver, ...] = ()
-    namespace_waivers: NamespaceWaiverPolicy = Field(
-        default_factory=NamespaceWaiverPolicy, alias="namespaceWaivers"
-    )
-    conformance_threshold: Severity = Field(Severity.LOW, alias="conformanceThreshold")
-    interval_seconds: int = Field(300, alias="intervalSeconds", ge=10)
+    namespace_waivers: NamespaceWaiverPolicy = NamespaceWaiverPolicy()
+    conformance_threshold: Severity = Severity.LOW
+    interval_seconds: int = 300
     # The Kubernetes minor whose AI Conformance requirements apply; None follows the cluster.
-    kubernetes_version: str | None = Field(None, alias="kubernetesVersion")
-    active_probes: bool = Field(False, alias="activeProbes")
-    admission: AdmissionPolicy = Field(default_factory=AdmissionPolicy)
-
-    @field_validator("kubernetes_version")
-    @classmethod
-    def _known_version(cls, version: str | None) -> str | None:
-        if version is None:
-            return None
-        # Imported here: conformance.cluster loads the whole cluster pipeline, which
-        # `kaico check` (and every profile without a version) does not need.
-        from conformance.cluster.catalogue import minor_of, supported_versions
-
-        known = supported_versions()
-        if minor_of(version) not in known:
-            raise PydanticCustomError(
-                "kubernetes_version",
-                "{version} is not a Kubernetes minor kaico has a checklist for; known: {known}",
-                {"version": repr(version[:40]), "known": ", ".join(known)},
-            )
-        return version
+    kubernetes_version: str | None = None
+    active_probes: bool = False
+    admission: AdmissionPolicy = field(default_factory=AdmissionPolicy)
 
 
-class _Metadata(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    name: str = Field(min_length=1)
+def _selector(raw: Any) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    return {
+        "matchLabels": dict(raw.get("matchLabels") or {}),
+        "matchExpressions": [
+            {"key": e["key"], "operator": e["operator"], "values": list(e.get("values") or ())}
+            for e in raw.get("matchExpressions") or ()
+        ],
+    }
 
 
-class ProfileDocument(_Model):
-    api_version: Literal["kaico.dev/v1alpha1"] = Field(alias="apiVersion")
-    kind: Literal["ConformanceProfile"]
-    metadata: _Metadata
-    spec: ProfileSpec = Field(default_factory=ProfileSpec)
-    status: dict[str, Any] | None = None
+def _aware(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _waiver(raw: dict[str, Any]) -> Waiver:
+    target = raw.get("target") or {}
+    return Waiver(
+        check=raw["check"], reason=raw["reason"], expires_at=_aware(raw["expiresAt"]),
+        target=WaiverTarget(target.get("kind"), target.get("namespace"), target.get("name")),
+        ticket=raw.get("ticket"),
+    )
+
+
+def spec_from_mapping(raw: dict[str, Any]) -> Spec:
+    """The resolved ``Spec`` of a *valid* profile spec mapping (camelCase keys, as in the file
+    or as ``conformance.schema.ProfileSpec.model_dump(by_alias=True)`` gives it). It checks
+    nothing: a user's profile goes through ``parse_profile``."""
+    targets = raw.get("targets") or {}
+    parameters = raw.get("parameters") or {}
+    waiver_policy = raw.get("namespaceWaivers") or {}
+    admission = raw.get("admission") or {}
+    return Spec(
+        description=raw.get("description", ""),
+        targets=TargetSelection(
+            kinds=tuple(targets.get("kinds") or ()),
+            namespaces=tuple(targets.get("namespaces") or ()),
+            namespace_selector=_selector(targets.get("namespaceSelector")),
+            selector=_selector(targets.get("selector")),
+        ),
+        include_all_checks=raw.get("includeAllChecks", True),
+        checks=tuple(
+            CheckSetting(c["id"], c.get("enabled", True),
+                         Severity(c["severity"]) if c.get("severity") is not None else None)
+            for c in raw.get("checks") or ()
+        ),
+        parameters=Parameters(**{
+            PARAMETER_KEYS[key]: tuple(value) if isinstance(value, list | tuple) else value
+            for key, value in parameters.items()
+        }) if parameters else DEFAULT_PARAMETERS,
+        waivers=tuple(_waiver(w) for w in raw.get("waivers") or ()),
+        namespace_waivers=NamespaceWaiverPolicy(
+            waiver_policy.get("allowed", False), waiver_policy.get("maxDurationDays", 30)
+        ),
+        conformance_threshold=Severity(raw.get("conformanceThreshold", Severity.LOW)),
+        interval_seconds=raw.get("intervalSeconds", 300),
+        kubernetes_version=raw.get("kubernetesVersion"),
+        active_probes=raw.get("activeProbes", False),
+        admission=AdmissionPolicy(
+            Enforcement(admission.get("enforcement", Enforcement.WARN)),
+            Severity(admission.get("denyAtSeverity", Severity.HIGH)),
+        ),
+    )
 
 
 class Profile:
     """A validated profile, resolved against the catalogue: the checks to run with their
     effective severities, the parameters and the waivers."""
 
-    def __init__(self, document: ProfileDocument):
-        self.document = document
-        self.name = document.metadata.name
-        self.spec = document.spec
-        self.parameters = document.spec.parameters
+    def __init__(self, name: str, spec: Spec):
+        self.name = name
+        self.spec = spec
+        self.parameters = spec.parameters
         specs = catalogue()
-        settings = {setting.id: setting for setting in document.spec.checks}
+        settings = {setting.id: setting for setting in spec.checks}
         self.severities: dict[str, Severity] = {}
-        for check_id, spec in specs.items():
+        for check_id, check in specs.items():
             setting = settings.get(check_id)
-            if setting is None and not document.spec.include_all_checks:
+            if setting is None and not spec.include_all_checks:
                 continue
             if setting is not None and not setting.enabled:
                 continue
-            severity = setting.severity if setting and setting.severity else spec.severity
+            severity = setting.severity if setting and setting.severity else check.severity
             self.severities[check_id] = severity
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Profile):
+            return NotImplemented
+        return (self.name, self.spec, self.severities) == (other.name, other.spec, other.severities)
+
+    __hash__ = None  # type: ignore[assignment]
 
     def waiver_for(
         self, check_id: str, kind: str, namespace: str | None, name: str
@@ -278,7 +272,7 @@ class Profile:
         ):
             return False
         if targets.selector is not None:
-            selector = LabelSelector.from_spec(targets.selector.model_dump(by_alias=True))
+            selector = LabelSelector.from_spec(targets.selector)
             if selector is not None and not selector.matches(labels):
                 return False
         return True
@@ -303,6 +297,12 @@ def parse_profile(data: Any, source: str = "<profile>") -> Profile:
     """Validate a profile document (a dict) and resolve it; raise ``ProfileError``."""
     if not isinstance(data, dict):
         raise ProfileError(source, [f"a profile must be a mapping, got {type(data).__name__}"])
+    # Imported here: pydantic (and building its models) is most of a one-file `kaico check`'s
+    # start-up, which the built-in profile does without.
+    from pydantic import ValidationError
+
+    from conformance.schema import ProfileDocument, resolve_spec
+
     try:
         document = ProfileDocument.model_validate(data)
     except ValidationError as error:
@@ -318,15 +318,28 @@ def parse_profile(data: Any, source: str = "<profile>") -> Profile:
             problems.append(f"spec.waivers[{index}].check: unknown check {waiver.check!r}")
     if problems:
         raise ProfileError(source, problems)
-    return Profile(document)
+    return Profile(document.metadata.name, resolve_spec(document.spec))
 
 
 def builtin_profile(name: str = "default") -> Profile:
-    """A profile shipped as package data (``conformance/profiles/<name>.yaml``)."""
+    """A profile shipped as package data (``conformance/profiles/<name>.yaml``), read without
+    pydantic: it is ours and valid (``tests/unit/conformance/test_profile_fast_path.py`` proves
+    it resolves exactly as ``parse_profile`` resolves it)."""
     if name not in BUILTIN_PROFILES:
         raise ProfileError(name, [f"no built-in profile {name!r}; built-in: {', '.join(BUILTIN_PROFILES)}"])
+    return _builtin(name)
+
+
+def builtin_document(name: str) -> dict[str, Any]:
+    """The built-in profile's document, as its file says it."""
     text = resources.files("conformance.profiles").joinpath(f"{name}.yaml").read_text()
-    return parse_profile(yaml.safe_load(text), source=f"built-in:{name}")
+    return yaml.safe_load(text)
+
+
+@cache
+def _builtin(name: str) -> Profile:
+    document = builtin_document(name)
+    return Profile(document["metadata"]["name"], spec_from_mapping(document.get("spec") or {}))
 
 
 def now_utc() -> datetime:

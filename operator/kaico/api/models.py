@@ -1,8 +1,8 @@
 """kaico's own API (``kaico.dev/v1alpha1``): the pydantic models the CRDs are generated from.
 
-The ConformanceProfile spec is *not* redefined here: it is ``conformance.profile.ProfileSpec``,
-the model the engine parses profiles with (likewise the ConformanceWaiver spec is
-``conformance.waivers.WaiverSpec``, re-exported below), so the CRD cannot accept what the engine rejects (or
+The ConformanceProfile spec is *not* redefined here: it is ``conformance.schema.ProfileSpec``,
+the model profiles are validated with (likewise the ConformanceWaiver spec is
+``conformance.waiver_schema.WaiverSpec``, re-exported below), so the CRD cannot accept what the engine rejects (or
 the other way round). The report and status models below are the operator's output; the writer
 builds ``ReportStatus`` values and the CRD generator (``kaico_dev.crdgen``) turns every model into a
 structural schema. Field descriptions here are what ``kubectl explain`` shows.
@@ -19,12 +19,8 @@ from conformance.cluster.catalogue import Category as RequirementCategory
 from conformance.cluster.catalogue import Level
 from conformance.cluster.evaluation import RequirementStatus
 from conformance.findings import Result, Severity
-from conformance.waivers import WaiverSpec  # noqa: F401 - the ConformanceWaiver spec, for crdgen
-
-GROUP = "kaico.dev"
-VERSION = "v1alpha1"
-API_VERSION = f"{GROUP}/{VERSION}"
-CATEGORY = "kaico"
+from conformance.waiver_schema import WaiverSpec  # noqa: F401 - the ConformanceWaiver spec, for crdgen
+from kaico.api import API_VERSION, CATEGORY, GROUP, VERSION  # noqa: F401 - re-exported
 
 
 class _Model(BaseModel):

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conformance.cluster.catalogue import Level
-from conformance.cluster.results import ClusterEvaluation, RequirementResult, RequirementStatus
 from conformance.findings import Finding, Result, Severity
 from conformance.report import Report, finding_to_dict
 from kaico.api.conventions import MANAGED_BY, digest
+
+if TYPE_CHECKING:
+    # The cluster pipeline (and its pydantic catalogue) is only for cluster reports: the CLI's
+    # `-o policyreport` imports this module without it.
+    from conformance.cluster.results import ClusterEvaluation, RequirementResult
 
 SOURCE = "kaico"
 
@@ -176,10 +179,13 @@ def stored_report(index: Mapping[Any, Any], key: tuple[str, str, str]) -> Stored
 # Met (Implemented, or NotApplicable) passes; NotImplemented fails a MUST and warns a SHOULD;
 # PartiallyImplemented warns; Unknown skips (passive detection could not decide).
 
-_LEVEL_SEVERITY = {Level.MUST: Severity.HIGH, Level.SHOULD: Severity.MEDIUM}
+_LEVEL_SEVERITY = {"MUST": Severity.HIGH, "SHOULD": Severity.MEDIUM}  # Level's values
 
 
 def requirement_entry(requirement: RequirementResult, policy: str) -> dict[str, Any]:
+    from conformance.cluster.catalogue import Level
+    from conformance.cluster.results import RequirementStatus
+
     status = requirement.status
     if requirement.met:
         result = Result.PASS

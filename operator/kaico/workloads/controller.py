@@ -92,13 +92,14 @@ def adaptation_parameters(entries: Iterable[ProfileEntry]) -> Parameters:
         return tuple(dict.fromkeys(values))
 
     labels = [p.parameters.opt_in_label for p in profiles if p.parameters.opt_in_label != base.opt_in_label]
-    return base.model_copy(update={
-        "gpu_resource_names": union("gpu_resource_names"),
-        "gpu_resource_prefixes": union("gpu_resource_prefixes"),
-        "fractional_gpu_annotations": union("fractional_gpu_annotations"),
-        "fractional_gpu_resources": union("fractional_gpu_resources"),
-        "opt_in_label": labels[0] if labels else base.opt_in_label,
-    })
+    return dataclasses.replace(
+        base,
+        gpu_resource_names=union("gpu_resource_names"),
+        gpu_resource_prefixes=union("gpu_resource_prefixes"),
+        fractional_gpu_annotations=union("fractional_gpu_annotations"),
+        fractional_gpu_resources=union("fractional_gpu_resources"),
+        opt_in_label=labels[0] if labels else base.opt_in_label,
+    )
 
 
 def selects(entry: ProfileEntry, workload: ServingWorkload, namespace_labels: dict[str, str] | None) -> bool:
@@ -109,7 +110,7 @@ def selects(entry: ProfileEntry, workload: ServingWorkload, namespace_labels: di
     selector_spec = profile.spec.targets.namespace_selector
     if selector_spec is None:
         return True
-    selector = LabelSelector.from_spec(selector_spec.model_dump(by_alias=True))
+    selector = LabelSelector.from_spec(selector_spec)
     return selector is None or selector.matches(namespace_labels or {})
 
 

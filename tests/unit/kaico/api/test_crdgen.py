@@ -7,7 +7,8 @@ import yaml
 from kaico_dev import crdgen
 
 from conformance.catalogue import catalogue
-from conformance.profile import ProfileSpec, parse_profile
+from conformance.profile import parse_profile
+from conformance.schema import ProfileSpec
 
 CRDS = Path(__file__).resolve().parents[4] / "crds"
 
