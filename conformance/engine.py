@@ -24,6 +24,7 @@ from conformance.findings import Finding, Outcome, Result, Severity
 from conformance.profile import Profile
 from conformance.registry import Category, CheckSpec
 from conformance.report import Report, TargetRef
+from conformance.scope import outcome_memo, remember, scope_key
 from conformance.shared import shared
 from conformance.waivers import NamespaceWaiver, is_waiver, timestamp, waivers_in
 from conformance.workload import ServingWorkload
@@ -183,6 +184,15 @@ def apply_waiver(
     return finding
 
 
+def _judge(spec: CheckSpec, workload: ServingWorkload, facts: ClusterFacts, profile: Profile,
+           asks: bool, severity: Severity, absent: frozenset[str]) -> Finding:
+    """The finding of one check, before waivers."""
+    outcome = run_check(spec, workload, facts, profile, asks)
+    if absent:
+        outcome = note_absent_in_input(spec.id, outcome, facts)
+    return shared_finding(spec.id, _CATEGORY_VALUES[spec.category], severity, outcome)
+
+
 def evaluate(
     workload: ServingWorkload,
     facts: ClusterFacts,
@@ -197,17 +207,29 @@ def evaluate(
         Finding(INPUT_CHECK, INPUT_CATEGORY, Result.ERROR, Severity.HIGH, message)
         for message in _input_problems(workload.errors)
     ]
-    asks = shared_workload_asks(shared(workload, facts, profile.parameters))
+    memo = shared(workload, facts, profile.parameters)
+    asks = shared_workload_asks(memo)
+    judged = outcome_memo(facts, profile.parameters)
     specs = catalogue()
     # Both are identities when nothing is assumed absent or no waiver is known: skip the calls.
     absent = facts.assumed_absent
     waivers = bool(profile.spec.waivers or namespace_waivers)
     for check_id, severity in profile.severities.items():
         spec = specs[check_id]
-        outcome = run_check(spec, workload, facts, profile, asks)
-        if absent:
-            outcome = note_absent_in_input(check_id, outcome, facts)
-        finding = shared_finding(check_id, _CATEGORY_VALUES[spec.category], severity, outcome)
+        reads = spec.reads
+        if reads is None or (spec.accelerators_only and not asks):
+            finding = _judge(spec, workload, facts, profile, asks, severity, absent)
+        else:
+            # The finding of an earlier workload whose parts the check reads are equal.
+            key = (check_id, severity, scope_key(memo, reads))
+            try:
+                finding = judged.get(key)
+            except TypeError:  # an unhashable part (odd input): judged without the memo
+                key, finding = None, None
+            if finding is None:
+                finding = _judge(spec, workload, facts, profile, asks, severity, absent)
+                if key is not None:
+                    remember(judged, key, finding)
         if waivers and finding.result in _WAIVABLE:
             finding = apply_waiver(finding, workload, profile, now, namespace_waivers)
         findings.append(finding)

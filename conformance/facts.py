@@ -263,6 +263,12 @@ class ClusterFacts:
     )
     serving_runtimes: tuple[ServingRuntimeFacts, ...] = ()
 
+    @cached_property
+    def derived(self) -> dict:
+        """What the engine derived from this facts value and keeps while it lives (the memo of
+        check outcomes, ``conformance.scope``): a new facts value starts with none."""
+        return {}
+
     def knows(self, fact_class: FactClass) -> bool:
         # A StrEnum member hashes and compares as its value.
         return fact_class in self.known

@@ -13,6 +13,7 @@ from enum import StrEnum
 from conformance.facts import ClusterFacts, FactClass
 from conformance.findings import Outcome, Severity
 from conformance.parameters import Parameters
+from conformance.scope import PARTS
 from conformance.workload import ServingWorkload
 
 CheckFunction = Callable[[ServingWorkload, ClusterFacts, Parameters], Outcome]
@@ -44,6 +45,9 @@ class CheckSpec:
     needs: tuple[FactClass, ...] = ()
     # Only meaningful for workloads that ask for accelerators; others get ``skip``.
     accelerators_only: bool = False
+    # The parts of its input the check reads (``conformance.scope.PARTS``): its finding is
+    # reused for a workload whose parts are equal. None: judged for every workload.
+    reads: tuple[str, ...] | None = None
 
     @property
     def docs_url(self) -> str:
@@ -64,12 +68,16 @@ def check(
     requirement: str | None = None,
     needs: tuple[FactClass, ...] = (),
     accelerators_only: bool = False,
+    reads: tuple[str, ...] | None = None,
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Register the decorated function as check ``id``."""
 
     def register(function: CheckFunction) -> CheckFunction:
         if id in _CATALOGUE:
             raise ValueError(f"check id {id!r} is registered twice")
+        unknown = [part for part in reads or () if part not in PARTS]
+        if unknown:
+            raise ValueError(f"check {id!r} reads unknown parts {unknown}")
         _CATALOGUE[id] = CheckSpec(
             id=id,
             title=title,
@@ -81,6 +89,7 @@ def check(
             requirement=requirement,
             needs=needs,
             accelerators_only=accelerators_only,
+            reads=reads,
         )
         return function
 

@@ -163,6 +163,7 @@ def _describe_probe(probe: Probe) -> str:
 
 @check(
     "endpoint-readiness-probe",
+    reads=("templates", "probe_sources"),
     title="Readiness probe checks that the model is loaded",
     category=Category.ENDPOINTS,
     severity=Severity.HIGH,
@@ -205,6 +206,7 @@ def endpoint_readiness_probe(
 
 @check(
     "endpoint-startup-probe",
+    reads=("templates", "probe_sources"),
     title="Startup probe allows for model load",
     category=Category.ENDPOINTS,
     severity=Severity.MEDIUM,
@@ -252,6 +254,7 @@ def _threshold_hint(probe: Probe, required: int) -> str:
 
 @check(
     "endpoint-liveness-probe",
+    reads=("templates", "probe_sources"),
     title="Liveness probe present and safe during model load",
     category=Category.ENDPOINTS,
     severity=Severity.MEDIUM,
@@ -465,6 +468,7 @@ def endpoint_metrics(workload: ServingWorkload, facts: ClusterFacts, params: Par
 
 @check(
     "endpoint-ready",
+    reads=("readiness",),
     title="The target reports Ready",
     category=Category.ENDPOINTS,
     severity=Severity.HIGH,

@@ -131,6 +131,7 @@ def _size(classes: list[NodeClass] | tuple[NodeClass, ...]) -> int:
 
 @check(
     "gpu-limits",
+    reads=("templates",),
     title="Accelerators are requested as whole-number limits",
     category=Category.GPU,
     severity=Severity.HIGH,
@@ -217,6 +218,7 @@ def _describe_taint(taint: NodeTaint) -> str:
 
 @check(
     "gpu-toleration",
+    reads=("templates",),
     title="Tolerates the taints of the GPU nodes it targets",
     category=Category.GPU,
     severity=Severity.MEDIUM,
@@ -275,6 +277,7 @@ def gpu_toleration(workload: ServingWorkload, facts: ClusterFacts, params: Param
 
 @check(
     "gpu-node-match",
+    reads=("templates",),
     title="Node selection matches a node that offers the accelerator",
     category=Category.GPU,
     severity=Severity.HIGH,
@@ -329,6 +332,7 @@ def _describe_selection(template: PodTemplate) -> str:
 
 @check(
     "gpu-fits-node",
+    reads=("templates",),
     title="GPUs per pod fit on one node",
     category=Category.GPU,
     severity=Severity.HIGH,
@@ -369,6 +373,7 @@ def gpu_fits_node(workload: ServingWorkload, facts: ClusterFacts, params: Parame
 
 @check(
     "gpu-dra-claims",
+    reads=("templates", "namespace"),
     title="Referenced ResourceClaimTemplates and DeviceClasses exist",
     category=Category.GPU,
     severity=Severity.HIGH,
@@ -447,6 +452,7 @@ def gpu_dra_claims(workload: ServingWorkload, facts: ClusterFacts, params: Param
 
 @check(
     "gpu-runtime-class",
+    reads=("templates",),
     title="Referenced RuntimeClass exists",
     category=Category.GPU,
     severity=Severity.HIGH,
@@ -486,6 +492,7 @@ def gpu_runtime_class(
 
 @check(
     "gpu-gang-scheduling",
+    reads=("templates", "group"),
     title="Multi-pod groups declare gang scheduling",
     category=Category.GPU,
     severity=Severity.HIGH,

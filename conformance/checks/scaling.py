@@ -241,6 +241,7 @@ def scaling_target_resolves(
 
 @check(
     "scaling-bounds",
+    reads=("scaling", "autoscalers"),
     title="Replica bounds are sane",
     category=Category.SCALING,
     severity=Severity.HIGH,
@@ -306,6 +307,7 @@ def _is_inference_metric(metric: str, params: Parameters) -> bool:
 
 @check(
     "scaling-inference-metric",
+    reads=("scaling", "autoscalers"),
     title="GPU workloads scale on an inference signal",
     category=Category.SCALING,
     severity=Severity.MEDIUM,
@@ -354,6 +356,7 @@ def scaling_inference_metric(
 
 @check(
     "scaling-capacity",
+    reads=("templates", "scaling", "autoscalers"),
     title="Maximum replicas fit the cluster's accelerator capacity",
     category=Category.SCALING,
     severity=Severity.MEDIUM,
@@ -406,6 +409,7 @@ def scaling_capacity(workload: ServingWorkload, facts: ClusterFacts, params: Par
 
 @check(
     "scaling-disruption-budget",
+    reads=("templates", "scaling", "autoscalers", "disruption_budgets"),
     title="A PodDisruptionBudget covers multi-replica workloads",
     category=Category.SCALING,
     severity=Severity.MEDIUM,
@@ -442,6 +446,7 @@ def scaling_disruption_budget(
 
 @check(
     "scaling-scale-to-zero",
+    reads=("scaling", "autoscalers"),
     title="Scale-to-zero only behind a request buffer",
     category=Category.SCALING,
     severity=Severity.HIGH,

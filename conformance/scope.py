@@ -1,0 +1,207 @@
+"""What a check's outcome depends on, and the memo of outcomes keyed by it.
+
+Real fleets run many copies of one chart: the same pod template and scaling configuration
+under other names, namespaces and labels. A check declares the parts of its input it reads
+(``@check(reads=...)``, names from ``PARTS``); the engine keys the check's finding on the values
+of exactly those parts, so a copy that differs only elsewhere reuses the finding instead of
+judging again. A part covers what the check reads through the facts too: ``autoscalers`` is the
+autoscalers that scale the workload, not the name and namespace they were found by.
+
+Correctness rests on two rules. A check that reads a field of the workload must name a part
+that holds it (a message naming the workload's namespace reads ``namespace``); the regression
+corpus of clones and near-clones (``tests/unit/conformance/test_outcome_memo.py``) compares
+every finding with one judged without the memo. And the memo lives on the facts value
+(``ClusterFacts.derived``), per parameters object: the operator builds a new facts value when
+any fact changes, so nothing judged against old facts is reused. Bounded: emptied when full.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from conformance.facts import ClusterFacts
+from conformance.parameters import Parameters
+from conformance.relations import (
+    autoscalers_for,
+    disruption_budgets_for,
+    namespace_of,
+    serving_runtime_for,
+)
+from conformance.shared import Shared
+from conformance.workload import PodTemplate
+
+# Outcomes kept per (facts value, parameters); emptied when full.
+MAX_MEMO_ENTRIES = 4096
+# Parameters objects a facts value keeps memos for (profiles evaluated against it).
+MAX_MEMO_PARAMETERS = 8
+
+
+class Shape:
+    """A deep, hashable value with its hash computed once (a memo key holds it in every
+    lookup). Equal shapes are interned to one object, so lookups mostly compare identities."""
+
+    __slots__ = ("hash", "value")
+
+    def __init__(self, value: tuple) -> None:
+        self.value = value
+        self.hash = hash(value)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (
+            isinstance(other, Shape) and self.hash == other.hash and self.value == other.value
+        )
+
+
+_interned: dict[Shape, Shape] = {}
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def frozen(value: Any) -> Hashable:
+    """``value`` as nested tuples: dicts as their items in order (order shows in messages),
+    dataclasses as their type and fields. What cannot be made hashable is left as it is
+    (hashing the key then fails and the check is judged without the memo)."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, dict):
+        return (dict, tuple((key, frozen(item)) for key, item in value.items()))
+    if isinstance(value, (tuple, list)):
+        return tuple(frozen(item) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        cls = type(value)
+        return (cls, tuple(frozen(getattr(value, name)) for name in _field_names(cls)))
+    return value
+
+
+# PodTemplate fields that only lookups in the facts read (a Service or PDB selecting the
+# pods): parts that need them name them separately (``template_labels``).
+_LOOKUP_ONLY = frozenset({"labels"})
+
+
+def template_shape(template: PodTemplate) -> tuple:
+    """Every field of the template but its labels, hashable."""
+    names = [n for n in _field_names(PodTemplate) if n not in _LOOKUP_ONLY]
+    return tuple(frozen(getattr(template, name)) for name in names)
+
+
+def _interned_shape(value: tuple) -> Shape | None:
+    try:
+        shape = Shape(value)
+    except TypeError:  # something unhashable in the input: no memo for this workload
+        return None
+    found = _interned.get(shape)
+    if found is not None:
+        return found
+    if len(_interned) >= MAX_MEMO_ENTRIES:
+        _interned.clear()
+    _interned[shape] = shape
+    return shape
+
+
+# --- the parts a check may read ---------------------------------------------------------------
+
+
+def _templates(memo: Shared) -> Shape | None:
+    return _interned_shape(tuple(template_shape(t) for t in memo.workload.pod_templates))
+
+
+def _template_labels(memo: Shared) -> tuple:
+    return tuple(tuple(t.labels.items()) for t in memo.workload.pod_templates)
+
+
+def _namespace(memo: Shared) -> str:
+    return namespace_of(memo.workload.namespace)
+
+
+def _scaling(memo: Shared) -> tuple:
+    workload = memo.workload
+    return (workload.replicas, workload.autoscaler)
+
+
+def _autoscalers(memo: Shared) -> tuple:
+    # Autoscaler facts are hashable values; equal ones scale (and read) alike.
+    return autoscalers_for(memo.workload, memo.facts)
+
+
+def _disruption_budgets(memo: Shared) -> tuple[int, ...]:
+    # Objects of the facts value that holds the memo, so their identities are stable.
+    return tuple(id(b) for b in disruption_budgets_for(memo.workload, memo.facts))
+
+
+def _group(memo: Shared) -> tuple:
+    return (memo.workload.group_size, memo.workload.gang_mechanisms)
+
+
+def _probe_sources(memo: Shared) -> tuple:
+    workload = memo.workload
+    runtime = None
+    if workload.serving_runtime is not None:
+        runtime = id(serving_runtime_for(workload, memo.facts))
+    return (workload.platform_probes, workload.serving_runtime, runtime)
+
+
+def _readiness(memo: Shared) -> Hashable:
+    return memo.workload.readiness
+
+
+PARTS: dict[str, Callable[[Shared], Hashable]] = {
+    # The pod templates, every field but their labels (containers, resources, probes, node
+    # selection, tolerations, annotations, roles and paths).
+    "templates": _templates,
+    # The pod templates' labels.
+    "template_labels": _template_labels,
+    # The workload's namespace (``default`` when it names none).
+    "namespace": _namespace,
+    # Replicas as declared and the inline autoscaler.
+    "scaling": _scaling,
+    # The HPAs and ScaledObjects that scale the workload (``relations.autoscalers_for``).
+    "autoscalers": _autoscalers,
+    # The PodDisruptionBudgets that select its pods.
+    "disruption_budgets": _disruption_budgets,
+    # Group size and the gang mechanisms declared.
+    "group": _group,
+    # Who supplies probes the manifest leaves out: the platform, or a KServe ServingRuntime
+    # (as referenced, and the one of the facts it resolves to).
+    "probe_sources": _probe_sources,
+    # The target's own readiness.
+    "readiness": _readiness,
+}
+
+
+def scope_key(memo: Shared, reads: tuple[str, ...]) -> tuple:
+    """The values of the ``reads`` parts of the evaluation's input, each computed once per
+    evaluation."""
+    return memo.value(("scope", reads), _scope_key, memo, reads)
+
+
+def _scope_key(memo: Shared, reads: tuple[str, ...]) -> tuple:
+    return tuple(memo.value(("part", name), PARTS[name], memo) for name in reads)
+
+
+def outcome_memo(facts: ClusterFacts, params: Parameters) -> dict[Hashable, Any]:
+    """The memo of what was judged against ``facts`` with ``params``. It holds ``params``, so
+    the identity it is found by cannot be reused by another object while it lives."""
+    memos = facts.derived.setdefault("outcomes", {})
+    entry = memos.get(id(params))
+    if entry is None or entry[0] is not params:
+        if len(memos) >= MAX_MEMO_PARAMETERS:
+            memos.clear()
+        entry = memos[id(params)] = (params, {})
+    return entry[1]
+
+
+def remember(memo: dict[Hashable, Any], key: Hashable, value: Any) -> None:
+    if len(memo) >= MAX_MEMO_ENTRIES:
+        memo.clear()
+    memo[key] = value

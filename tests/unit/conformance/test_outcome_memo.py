@@ -1,0 +1,177 @@
+"""The outcome memo (``conformance.scope``) never changes a finding.
+
+Every report judged with the memo (one facts value shared by the whole run, so later workloads
+reuse what earlier ones left) must equal the report judged without it (a fresh facts value per
+workload, so the memo is empty). The corpora: clones that differ only in name, namespace and
+labels, and near-clones that take exactly one field, of the workload or of a pod template,
+from another workload (a check that reads a field it does not declare shows up here).
+"""
+
+import dataclasses
+import importlib.util
+import random
+from datetime import UTC, datetime
+
+import pytest
+
+from conformance.engine import evaluate, prepare_objects
+from conformance.facts import ClusterFacts
+from conformance.profile import builtin_profile
+from conformance.scope import MAX_MEMO_ENTRIES, outcome_memo
+from conformance.workload import PodTemplate, ServingWorkload
+from tests.conftest import REPO_ROOT
+from tests.unit.conformance.test_samples_corpus import load_objects
+
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def bench_module(name):
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+engine_bench = bench_module("engine_bench")
+engine_regression = bench_module("engine_regression")
+
+
+def with_memo(workloads, facts, profile):
+    facts = dataclasses.replace(facts)  # a memo of its own for this run
+    return [evaluate(w, facts, profile, NOW).to_dict() for w in workloads]
+
+
+def without_memo(workloads, facts, profile):
+    return [evaluate(w, dataclasses.replace(facts), profile, NOW).to_dict() for w in workloads]
+
+
+def assert_memo_changes_nothing(workloads, facts, profile=None):
+    profile = profile or builtin_profile()
+    judged = with_memo(workloads, facts, profile)
+    for workload, memo, plain in zip(workloads, judged, without_memo(workloads, facts, profile),
+                                     strict=True):
+        assert memo == plain, workload.ref
+
+
+def clone(workload: ServingWorkload, copy: int) -> ServingWorkload:
+    """The workload under another name, namespace, uid and labels (its templates' too)."""
+    name = f"{workload.name}-copy{copy}"
+    return dataclasses.replace(
+        workload, name=name, namespace=f"copies-{copy % 3}", uid=f"uid-{name}",
+        labels={**workload.labels, "copy": str(copy)},
+        pod_templates=tuple(
+            dataclasses.replace(t, labels={**t.labels, "app": name})
+            for t in workload.pod_templates
+        ),
+    )
+
+
+def transplants(workload: ServingWorkload, donor: ServingWorkload):
+    """``workload`` with one field taken from ``donor``: each workload field, then each field of
+    each pod template (from the donor's template in the same place, or its first)."""
+    for field in dataclasses.fields(ServingWorkload):
+        value = getattr(donor, field.name)
+        if value != getattr(workload, field.name):
+            yield dataclasses.replace(workload, **{field.name: value})
+    if not donor.pod_templates:
+        return
+    for index, template in enumerate(workload.pod_templates):
+        source = donor.pod_templates[min(index, len(donor.pod_templates) - 1)]
+        for field in dataclasses.fields(PodTemplate):
+            value = getattr(source, field.name)
+            if value == getattr(template, field.name):
+                continue
+            templates = list(workload.pod_templates)
+            templates[index] = dataclasses.replace(template, **{field.name: value})
+            yield dataclasses.replace(workload, pod_templates=tuple(templates))
+
+
+def near_clones(workloads, seed):
+    r = random.Random(seed)
+    out = []
+    for workload in workloads:
+        for donor in r.sample(workloads, min(3, len(workloads))):
+            out.extend(transplants(workload, donor))
+    return out
+
+
+def prepared(objects, facts_objects=()):
+    result = prepare_objects([(o, None) for o in objects], builtin_profile(), facts_objects)
+    return [w for w, _ in result.targets], result.facts
+
+
+def random_corpus(seed):
+    corpus = engine_regression.Corpus(seed)
+    return prepared(corpus.objects(40, corpus.random.choice((3, 12, 40))))
+
+
+def bench_corpus():
+    bodies = [engine_bench.synthetic_workload(i) for i in range(24)]
+    nodes = [engine_bench.mixed_node(n) for n in range(12)]
+    return prepared(bodies, engine_bench.synthetic_facts_objects(24, nodes))
+
+
+@pytest.mark.parametrize("seed", [7, 11, 12, 13])
+def test_clones_and_near_clones_of_random_workloads_are_judged_as_without_the_memo(seed):
+    workloads, facts = random_corpus(seed)
+    copies = [clone(w, copy) for copy in range(3) for w in workloads]
+    assert_memo_changes_nothing([*workloads, *copies, *near_clones(workloads, seed)], facts)
+
+
+def test_clones_and_near_clones_of_the_bench_workloads_are_judged_as_without_the_memo():
+    workloads, facts = bench_corpus()
+    copies = [clone(w, copy) for copy in range(4) for w in workloads]
+    assert_memo_changes_nothing([*workloads, *copies, *near_clones(workloads, 5)], facts)
+
+
+def test_clones_and_near_clones_of_third_party_samples_are_judged_as_without_the_memo(shared_dir):
+    objects = [body for body, _ in load_objects(sorted((shared_dir / "samples").rglob("*.yaml")))]
+    nodes = [engine_bench.mixed_node(n) for n in range(8)]
+    workloads, facts = prepared(objects, nodes)
+    assert len(workloads) > 10
+    copies = [clone(w, copy) for copy in range(2) for w in workloads]
+    assert_memo_changes_nothing([*workloads, *copies, *near_clones(workloads, 3)], facts)
+
+
+def test_clones_share_one_judgement_per_check():
+    workloads, facts = bench_corpus()
+    deployment = next(w for w in workloads if w.kind == "Deployment")
+    profile = builtin_profile()
+    facts = dataclasses.replace(facts)
+    for copy in range(50):
+        evaluate(clone(deployment, copy), facts, profile, NOW)
+    memo = outcome_memo(facts, profile.parameters)
+    # One entry per check that declares what it reads, not one per clone.
+    assert 0 < len(memo) <= len(profile.severities)
+
+
+def test_a_new_facts_value_starts_with_an_empty_memo():
+    workloads, facts = bench_corpus()
+    profile = builtin_profile()
+    evaluate(workloads[0], facts, profile, NOW)
+    assert outcome_memo(facts, profile.parameters)
+    untainted = dataclasses.replace(
+        facts, nodes=tuple(dataclasses.replace(n, taints=()) for n in facts.nodes))
+    assert not outcome_memo(untainted, profile.parameters)
+    # And what is judged against it is judged against its own nodes.
+    assert evaluate(workloads[0], untainted, profile, NOW) == evaluate(
+        workloads[0], dataclasses.replace(untainted), profile, NOW)
+
+
+def test_the_memo_is_bounded():
+    workloads, facts = bench_corpus()
+    profile = builtin_profile()
+    facts = dataclasses.replace(facts)
+    template = workloads[0].pod_templates[0]
+    for index in range(MAX_MEMO_ENTRIES // 4):
+        varied = dataclasses.replace(template, path=f"spec.template{index}")
+        evaluate(dataclasses.replace(workloads[0], pod_templates=(varied,)), facts, profile, NOW)
+        assert len(outcome_memo(facts, profile.parameters)) <= MAX_MEMO_ENTRIES
+
+
+def test_each_profile_has_its_own_memo():
+    facts = ClusterFacts()
+    first, second = builtin_profile(), builtin_profile()
+    assert outcome_memo(facts, first.parameters) is outcome_memo(facts, first.parameters)
+    if first.parameters is not second.parameters:
+        assert outcome_memo(facts, first.parameters) is not outcome_memo(facts, second.parameters)
