@@ -9,6 +9,10 @@ several runs, and the largest peak RSS of the process; the ratios are kaico over
 the same run. kube-score is built from the Go module proxy into the tools cache by
 ``hack/build-kube-score.sh``; without it (no Go, no proxy) the comparison is skipped with a
 message and kaico's own figures are still printed.
+
+kaico's modules are byte-compiled first, as installing the package does: in a checkout run
+with ``PYTHONDONTWRITEBYTECODE`` set (as on the benchmark machine), every run would otherwise
+compile its ~40 modules from source, about 35 ms of a one-file run.
 """
 
 from __future__ import annotations
@@ -69,6 +73,20 @@ class Run(NamedTuple):
     rss: int  # peak RSS in bytes
 
 
+def compile_bytecode(trees: list[Path]) -> None:
+    """Byte-compile kaico's own modules in place (``__pycache__``, ignored by git), as ``pip
+    install`` does; Python reads them even with ``PYTHONDONTWRITEBYTECODE``. ``trees``: the
+    source trees of ``--variant``s."""
+    import compileall
+    import importlib
+
+    directories = [Path(d) for package in ("conformance", "kaico")
+                   for d in importlib.import_module(package).__path__]
+    directories += [tree / d for tree in trees for d in ("conformance", "operator/kaico")]
+    for directory in directories:
+        compileall.compile_dir(str(directory), quiet=1)
+
+
 def run_once(command: list[str]) -> Run:
     """Wall seconds, CPU seconds (user + system) and peak RSS of one whole process."""
     started = time.perf_counter()
@@ -124,11 +142,16 @@ def main(argv: list[str] | None = None) -> int:
                         default=Path(os.environ.get("KAICO_SHARED", REPO.parent / "shared")) / "samples")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure, median taken (default 3)")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=DIR",
+                        help="also run kaico from the source tree DIR (e.g. an export of another "
+                        "revision: its conformance/ and operator/), interleaved with the others")
     args = parser.parse_args(argv)
     if not args.samples.is_dir():
         print(f"cli vs kube-score: skipped, no samples at {args.samples} (set KAICO_SHARED)")
         return 0
     documents = sample_documents(args.samples)
+    variants = [(name, Path(tree).resolve()) for name, _, tree in (v.partition("=") for v in args.variant)]
+    compile_bytecode([tree for _, tree in variants])
     kaico = str(Path(sys.executable).parent / "kaico")
     kube_score = find_kube_score()
     scratch = Path(tempfile.mkdtemp(prefix="kaico-cli-bench-"))
@@ -142,13 +165,19 @@ def main(argv: list[str] | None = None) -> int:
             make_files(documents, size, directory)
             files = sorted(str(p) for p in directory.iterdir())
             kaico_command = [kaico, "check", "-f", str(directory), "-o", "json"]
+            others = [["env", f"PYTHONPATH={tree}:{tree / 'operator'}", *kaico_command]
+                      for _, tree in variants]
+            names = ["kaico", *(name for name, _ in variants)]
             if kube_score is None:
-                (k,) = measure([kaico_command], args.repeat)
-                print(f"{size:>7}  {_figure(k):>27}  {'(skipped)':>27}")
+                for name, k in zip(names, measure([kaico_command, *others], args.repeat), strict=True):
+                    print(f"{size:>7}  {_figure(k):>27}  {'(skipped)':>27}  {name}")
                 continue
-            k, s = measure([kaico_command, [kube_score, "score", "-o", "json", *files]], args.repeat)
-            print(f"{size:>7}  {_figure(k):>27}  {_figure(s):>27}  {k.wall / s.wall:9.2f}x"
-                  f"  {k.cpu / s.cpu:8.2f}x  {k.rss / s.rss:8.2f}x", flush=True)
+            *ks, s = measure([kaico_command, *others, [kube_score, "score", "-o", "json", *files]],
+                             args.repeat)
+            for name, k in zip(names, ks, strict=True):
+                print(f"{size:>7}  {_figure(k):>27}  {_figure(s):>27}  {k.wall / s.wall:9.2f}x"
+                      f"  {k.cpu / s.cpu:8.2f}x  {k.rss / s.rss:8.2f}x{'  ' + name if variants else ''}",
+                      flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0
