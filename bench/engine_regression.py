@@ -191,6 +191,22 @@ class Corpus:
         return out
 
 
+def clones(objects: list[dict], copies: int) -> list[dict]:
+    """Each object again ``copies`` times, in namespaces of its own and, for the workloads,
+    under another name (their HPAs, Services and PDBs keep naming the originals)."""
+    out = []
+    for copy in range(copies):
+        for body in objects:
+            body = json.loads(json.dumps(body))
+            metadata = body["metadata"]
+            if "namespace" in metadata:
+                metadata["namespace"] = f"{metadata['namespace']}-copy{copy % 2}"
+            if body["kind"] in ("Deployment", "StatefulSet", "LeaderWorkerSet"):
+                metadata["name"] = f"{metadata['name']}-copy{copy}"
+            out.append(body)
+    return out
+
+
 def dump(seeds: list[int]) -> dict:
     """Evaluate every corpus with whichever ``conformance`` is first on sys.path."""
     from conformance.engine import evaluate_objects
@@ -213,6 +229,12 @@ def dump(seeds: list[int]) -> dict:
         for round_ in range(6):
             nodes = corpus.random.choice((3, 12, 40))
             out[f"random seed {seed} round {round_}"] = run(corpus.objects(60, nodes))
+        # Copies of every workload under other names and namespaces, and the copies' own
+        # neighbours: findings reused between equal workloads (``conformance.scope``) must
+        # not leak from one copy to another.
+        corpus = Corpus(seed)
+        originals = corpus.objects(40, 12)
+        out[f"random seed {seed} clones"] = run([*originals, *clones(originals, 3)])
     bodies = [engine_bench.synthetic_workload(i) for i in range(300)]
     out["bench, GPU nodes"] = run(bodies, engine_bench.synthetic_facts_objects(300))
     mixed = [engine_bench.mixed_node(n) for n in range(12)]

@@ -24,7 +24,7 @@ from conformance.findings import Finding, Outcome, Result, Severity
 from conformance.profile import Profile
 from conformance.registry import Category, CheckSpec
 from conformance.report import Report, TargetRef
-from conformance.scope import outcome_memo, remember, scope_key
+from conformance.scope import ScopeKeys, outcome_memo
 from conformance.shared import shared
 from conformance.waivers import NamespaceWaiver, is_waiver, timestamp, waivers_in
 from conformance.workload import ServingWorkload
@@ -210,6 +210,7 @@ def evaluate(
     memo = shared(workload, facts, profile.parameters)
     asks = shared_workload_asks(memo)
     judged = outcome_memo(facts, profile.parameters)
+    scopes = ScopeKeys(memo)
     specs = catalogue()
     # Both are identities when nothing is assumed absent or no waiver is known: skip the calls.
     absent = facts.assumed_absent
@@ -221,7 +222,7 @@ def evaluate(
             finding = _judge(spec, workload, facts, profile, asks, severity, absent)
         else:
             # The finding of an earlier workload whose parts the check reads are equal.
-            key = (check_id, severity, scope_key(memo, reads))
+            key = (check_id, severity, scopes.key(reads))
             try:
                 finding = judged.get(key)
             except TypeError:  # an unhashable part (odd input): judged without the memo
@@ -229,7 +230,7 @@ def evaluate(
             if finding is None:
                 finding = _judge(spec, workload, facts, profile, asks, severity, absent)
                 if key is not None:
-                    remember(judged, key, finding)
+                    judged.remember(key, finding)
         if waivers and finding.result in _WAIVABLE:
             finding = apply_waiver(finding, workload, profile, now, namespace_waivers)
         findings.append(finding)

@@ -30,9 +30,9 @@ from conformance.relations import (
     serving_runtime_for,
 )
 from conformance.shared import Shared
-from conformance.workload import PodTemplate
+from conformance.workload import Container, PodTemplate
 
-# Outcomes kept per (facts value, parameters); emptied when full.
+# Findings kept per (facts value, parameters) in each generation of ``OutcomeMemo``.
 MAX_MEMO_ENTRIES = 4096
 # Parameters objects a facts value keeps memos for (profiles evaluated against it).
 MAX_MEMO_PARAMETERS = 8
@@ -68,31 +68,32 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return names
 
 
-def frozen(value: Any) -> Hashable:
-    """``value`` as nested tuples: dicts as their items in order (order shows in messages),
-    dataclasses as their type and fields. What cannot be made hashable is left as it is
-    (hashing the key then fails and the check is judged without the memo)."""
-    if value is None or isinstance(value, (str, int, float)):
-        return value
-    if isinstance(value, dict):
-        return (dict, tuple((key, frozen(item)) for key, item in value.items()))
-    if isinstance(value, (tuple, list)):
-        return tuple(frozen(item) for item in value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        cls = type(value)
-        return (cls, tuple(frozen(getattr(value, name)) for name in _field_names(cls)))
-    return value
-
-
 # PodTemplate fields that only lookups in the facts read (a Service or PDB selecting the
 # pods): parts that need them name them separately (``template_labels``).
 _LOOKUP_ONLY = frozenset({"labels"})
 
 
+def _frozen(value: Any) -> Any:
+    """A field value made hashable: a dict as its items in order (order shows in messages),
+    containers as their fields. The other values of a template are hashable dataclasses
+    (probes, ports, tolerations, ...) or plain values; anything unhashable that is left makes
+    hashing the key fail, and the check is judged without the memo."""
+    kind = type(value)
+    if kind is dict:
+        return (dict, tuple(value.items()))
+    if kind is tuple and value and type(value[0]) is Container:
+        return tuple(
+            tuple(_frozen(getattr(c, name)) for name in _field_names(Container)) for c in value
+        )
+    return value
+
+
 def template_shape(template: PodTemplate) -> tuple:
     """Every field of the template but its labels, hashable."""
-    names = [n for n in _field_names(PodTemplate) if n not in _LOOKUP_ONLY]
-    return tuple(frozen(getattr(template, name)) for name in names)
+    return tuple(
+        _frozen(getattr(template, name))
+        for name in _field_names(PodTemplate) if name not in _LOOKUP_ONLY
+    )
 
 
 def _interned_shape(value: tuple) -> Shape | None:
@@ -120,8 +121,14 @@ def _template_labels(memo: Shared) -> tuple:
     return tuple(tuple(t.labels.items()) for t in memo.workload.pod_templates)
 
 
-def _namespace(memo: Shared) -> str:
-    return namespace_of(memo.workload.namespace)
+def _claims_namespace(memo: Shared) -> str | None:
+    # Only a workload that references DRA claims has its namespace read (claim templates are
+    # looked up there); the rest share one key whatever their namespace.
+    templates = memo.workload.pod_templates
+    if any(t.resource_claims or any(c.claims for c in (*t.containers, *t.init_containers))
+           for t in templates):
+        return namespace_of(memo.workload.namespace)
+    return None
 
 
 def _scaling(memo: Shared) -> tuple:
@@ -161,8 +168,9 @@ PARTS: dict[str, Callable[[Shared], Hashable]] = {
     "templates": _templates,
     # The pod templates' labels.
     "template_labels": _template_labels,
-    # The workload's namespace (``default`` when it names none).
-    "namespace": _namespace,
+    # The workload's namespace (``default`` when it names none) when it references DRA
+    # resource claims (in any template or container); None when it references none.
+    "claims_namespace": _claims_namespace,
     # Replicas as declared and the inline autoscaler.
     "scaling": _scaling,
     # The HPAs and ScaledObjects that scale the workload (``relations.autoscalers_for``).
@@ -179,29 +187,73 @@ PARTS: dict[str, Callable[[Shared], Hashable]] = {
 }
 
 
-def scope_key(memo: Shared, reads: tuple[str, ...]) -> tuple:
-    """The values of the ``reads`` parts of the evaluation's input, each computed once per
-    evaluation."""
-    return memo.value(("scope", reads), _scope_key, memo, reads)
+class ScopeKeys:
+    """The scope keys of one evaluation: each part computed at most once, each key built once
+    per distinct ``reads``."""
+
+    __slots__ = ("keys", "memo", "parts")
+
+    def __init__(self, memo: Shared) -> None:
+        self.memo = memo
+        self.parts: dict[str, Hashable] = {}
+        self.keys: dict[tuple[str, ...], tuple] = {}
+
+    def key(self, reads: tuple[str, ...]) -> tuple:
+        """The values of the ``reads`` parts of the evaluation's input."""
+        key = self.keys.get(reads)
+        if key is None:
+            key = self.keys[reads] = tuple(self._part(name) for name in reads)
+        return key
+
+    def _part(self, name: str) -> Hashable:
+        try:
+            return self.parts[name]
+        except KeyError:
+            value = self.parts[name] = PARTS[name](self.memo)
+            return value
 
 
-def _scope_key(memo: Shared, reads: tuple[str, ...]) -> tuple:
-    return tuple(memo.value(("part", name), PARTS[name], memo) for name in reads)
+class OutcomeMemo:
+    """Findings by (check, severity, scope key), in two generations: ``recent`` takes every new
+    finding and is emptied when full; a finding found there again moves to ``reused``, which a
+    stream of one-off findings (workloads unlike any other) therefore cannot empty. Each holds at
+    most ``MAX_MEMO_ENTRIES``."""
+
+    __slots__ = ("params", "recent", "reused")
+
+    def __init__(self, params: Parameters) -> None:
+        self.params = params
+        self.recent: dict[Hashable, Any] = {}
+        self.reused: dict[Hashable, Any] = {}
+
+    def get(self, key: Hashable) -> Any:
+        found = self.reused.get(key)
+        if found is None:
+            found = self.recent.get(key)
+            if found is not None:
+                _bounded_set(self.reused, key, found)
+        return found
+
+    def remember(self, key: Hashable, value: Any) -> None:
+        _bounded_set(self.recent, key, value)
+
+    def __len__(self) -> int:
+        return len(self.recent) + len(self.reused)
 
 
-def outcome_memo(facts: ClusterFacts, params: Parameters) -> dict[Hashable, Any]:
+def _bounded_set(table: dict[Hashable, Any], key: Hashable, value: Any) -> None:
+    if len(table) >= MAX_MEMO_ENTRIES:
+        table.clear()
+    table[key] = value
+
+
+def outcome_memo(facts: ClusterFacts, params: Parameters) -> OutcomeMemo:
     """The memo of what was judged against ``facts`` with ``params``. It holds ``params``, so
     the identity it is found by cannot be reused by another object while it lives."""
     memos = facts.derived.setdefault("outcomes", {})
-    entry = memos.get(id(params))
-    if entry is None or entry[0] is not params:
+    memo = memos.get(id(params))
+    if memo is None or memo.params is not params:
         if len(memos) >= MAX_MEMO_PARAMETERS:
             memos.clear()
-        entry = memos[id(params)] = (params, {})
-    return entry[1]
-
-
-def remember(memo: dict[Hashable, Any], key: Hashable, value: Any) -> None:
-    if len(memo) >= MAX_MEMO_ENTRIES:
-        memo.clear()
-    memo[key] = value
+        memo = memos[id(params)] = OutcomeMemo(params)
+    return memo

@@ -373,7 +373,7 @@ def gpu_fits_node(workload: ServingWorkload, facts: ClusterFacts, params: Parame
 
 @check(
     "gpu-dra-claims",
-    reads=("templates", "namespace"),
+    reads=("templates", "claims_namespace"),
     title="Referenced ResourceClaimTemplates and DeviceClasses exist",
     category=Category.GPU,
     severity=Severity.HIGH,

@@ -141,8 +141,9 @@ def test_clones_share_one_judgement_per_check():
     for copy in range(50):
         evaluate(clone(deployment, copy), facts, profile, NOW)
     memo = outcome_memo(facts, profile.parameters)
-    # One entry per check that declares what it reads, not one per clone.
-    assert 0 < len(memo) <= len(profile.severities)
+    # One entry per check that declares what it reads (in each generation), not one per clone.
+    assert 0 < len(memo.recent) <= len(profile.severities)
+    assert memo.reused.keys() == memo.recent.keys()
 
 
 def test_a_new_facts_value_starts_with_an_empty_memo():
@@ -166,7 +167,8 @@ def test_the_memo_is_bounded():
     for index in range(MAX_MEMO_ENTRIES // 4):
         varied = dataclasses.replace(template, path=f"spec.template{index}")
         evaluate(dataclasses.replace(workloads[0], pod_templates=(varied,)), facts, profile, NOW)
-        assert len(outcome_memo(facts, profile.parameters)) <= MAX_MEMO_ENTRIES
+        memo = outcome_memo(facts, profile.parameters)
+        assert len(memo.recent) <= MAX_MEMO_ENTRIES and len(memo.reused) <= MAX_MEMO_ENTRIES
 
 
 def test_each_profile_has_its_own_memo():
