@@ -43,7 +43,7 @@ from kaico.kube.client import KubeClient
 from kaico.kube.config import Credentials
 from kaico.kube.discovery import ServedResources
 from kaico.kube.lease import ElectionConfig, LeaderElector
-from kaico.runtime import kopf_toggles
+from kaico.runtime import kopf_memory, kopf_toggles
 from kaico.runtime.handlers import RECOVERY_AUDIT_DELAY, register
 from kaico.runtime.health import WatchHealth
 from kaico.runtime.metrics import Metrics, MetricsAuth, http_app, start_http_server, tls_context
@@ -204,6 +204,8 @@ class Operator:
         self._loop = asyncio.get_running_loop()
         # kopf wakes every listed object at every index change at start-up (O(N^2)).
         kopf_toggles.install()
+        # kopf keeps each watched object's managedFields (never read by kaico) until handled.
+        kopf_memory.install()
         await self._use(await asyncio.to_thread(config.load))
         stop_flag = stop_flag or asyncio.Event()
         elector = LeaderElector(self.client, election) if election is not None else None
@@ -248,6 +250,9 @@ class Operator:
                 namespaces=namespaces,
                 ready_flag=self.ready,
                 stop_flag=stop_flag,
+                # No per-object memory kept between events: kaico has no change handlers,
+                # daemons, timers or memos (kaico.runtime.kopf_memory).
+                memories=kopf_memory.memories(),
             )
         finally:
             probe.cancel()

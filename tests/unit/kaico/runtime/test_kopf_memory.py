@@ -1,0 +1,69 @@
+"""What kopf keeps of each watched object: no managedFields, no per-object memory between events."""
+
+from __future__ import annotations
+
+import asyncio
+
+from kaico.runtime import kopf_memory
+from kopf._cogs.clients import fetching, watching
+
+
+def _object(name: str) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}", "resourceVersion": "7",
+                         "labels": {"app": name},
+                         "managedFields": [{"manager": "kubectl", "operation": "Update",
+                                            "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {}}}]},
+            "spec": {"replicas": 1}, "status": {"replicas": 1}}
+
+
+def test_kopf_listing_and_watching_are_patched_once():
+    assert kopf_memory.install()
+    listing, watch = fetching.fetch_objs, watching.watch_objs
+    assert kopf_memory.install()
+    assert (fetching.fetch_objs, watching.watch_objs) == (listing, watch)  # not wrapped twice
+    assert listing.__qualname__.startswith("_slim_listing")
+    assert watch.__qualname__.startswith("_slim_watch")
+
+
+def test_listed_and_watched_objects_lose_only_their_managed_fields():
+    async def listed(*_, **__):
+        yield [_object("a"), _object("b")], "10"
+        yield [_object("c")], "11"
+
+    async def watched(*_, **__):
+        yield {"type": "MODIFIED", "object": _object("a")}
+        yield {"type": "BOOKMARK", "object": {"kind": "Deployment", "metadata": {"resourceVersion": "12"}}}
+        yield {"type": "ERROR", "object": {"kind": "Status", "code": 410}}
+
+    async def scenario() -> tuple[list, list]:
+        chunks = [(chunk, version) async for chunk, version in kopf_memory._slim_listing(listed)()]
+        events = [event async for event in kopf_memory._slim_watch(watched)()]
+        return chunks, events
+
+    chunks, events = asyncio.run(scenario())
+    assert [version for _, version in chunks] == ["10", "11"]
+    objects = [obj for chunk, _ in chunks for obj in chunk] + [events[0]["object"]]
+    assert [o["metadata"]["name"] for o in objects] == ["a", "b", "c", "a"]
+    for obj in objects:
+        expected = _object(obj["metadata"]["name"])
+        del expected["metadata"]["managedFields"]
+        assert obj == expected
+    assert events[1]["object"] == {"kind": "Deployment", "metadata": {"resourceVersion": "12"}}
+    assert events[2]["object"] == {"kind": "Status", "code": 410}
+
+
+def test_object_memories_keep_nothing_between_events():
+    memories = kopf_memory.memories()
+    assert memories is not None
+
+    async def scenario() -> tuple[object, object]:
+        first = await memories.recall(_object("a"), noticed_by_listing=True)
+        second = await memories.recall(_object("a"))
+        await memories.forget(_object("a"))
+        return first, second
+
+    first, second = asyncio.run(scenario())
+    assert first is not second
+    assert first.noticed_by_listing and not second.noticed_by_listing
+    assert list(memories.iter_all_memories()) == []
