@@ -8,7 +8,9 @@ kopf's share of the operator's memory is what it keeps per watched object (docs/
   its handlers ran; at start-up every listed object's body waits for every index to be filled,
   all at once. ``install()`` drops ``metadata.managedFields`` from every listed and watched object
   as kopf receives it: the API server's bookkeeping of who set which field, which kaico never
-  reads (no handler, adapter or check does), often as large as the rest of the object.
+  reads (no handler, adapter or check does), often as large as the rest of the object; and
+  reduces the kinds it is given further (a ConformanceReport's status to its digest,
+  ``kaico.workloads.indexes.compact_report``).
 * **a ``ResourceMemory`` per object** (memo, error throttler, indexing and daemon memories), kept
   until the object is deleted. kopf keeps it for what kaico does not use: the last-seen state of
   change handlers, daemons and timers, memos, retries of failed index handlers (kaico's index
@@ -22,12 +24,14 @@ own) when its memories class is not the expected one.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 logger = logging.getLogger("kaico.runtime.kopf_memory")
 
 _INSTALLED: list[bool] = []
+# (API group, kind) -> what else to drop from a watched object of that kind, in place.
+_REDUCERS: dict[tuple[str, str], Callable[[dict[str, Any]], None]] = {}
 
 
 def slim(obj: Any) -> Any:
@@ -36,6 +40,10 @@ def slim(obj: Any) -> Any:
         metadata = obj.get("metadata")
         if isinstance(metadata, dict):
             metadata.pop("managedFields", None)
+        if _REDUCERS:
+            reduce = _REDUCERS.get((str(obj.get("apiVersion") or "").rpartition("/")[0], str(obj.get("kind"))))
+            if reduce is not None:
+                reduce(obj)
     return obj
 
 
@@ -59,9 +67,11 @@ def _slim_watch(watch_objs: Callable[..., AsyncIterator[Any]]) -> Callable[..., 
     return watch
 
 
-def install() -> bool:
+def install(reducers: Mapping[tuple[str, str], Callable[[dict[str, Any]], None]] | None = None) -> bool:
     """Patch kopf's listing and watching (once); False when kopf's internals are not the
-    expected ones."""
+    expected ones. ``reducers``: (API group, kind) -> a function that reduces a watched object of
+    that kind further, in place, to what its handlers read."""
+    _REDUCERS.update(reducers or {})
     if _INSTALLED:
         return _INSTALLED[0]
     try:

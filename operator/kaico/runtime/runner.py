@@ -43,6 +43,7 @@ from kaico.kube.client import KubeClient
 from kaico.kube.config import Credentials
 from kaico.kube.discovery import ServedResources
 from kaico.kube.lease import ElectionConfig, LeaderElector
+from kaico.kube.resources import REPORTS as REPORT_RESOURCE
 from kaico.runtime import kopf_memory, kopf_toggles
 from kaico.runtime.handlers import RECOVERY_AUDIT_DELAY, register
 from kaico.runtime.health import WatchHealth
@@ -50,6 +51,7 @@ from kaico.runtime.metrics import Metrics, MetricsAuth, http_app, start_http_ser
 from kaico.runtime.policy_handlers import register_policy_reports
 from kaico.state import Results, Scope
 from kaico.workloads.controller import Controller
+from kaico.workloads.indexes import compact_report
 from kaico.workloads.policyreports import PolicyReports
 from kaico.workloads.writer import ReportWriter
 
@@ -204,8 +206,9 @@ class Operator:
         self._loop = asyncio.get_running_loop()
         # kopf wakes every listed object at every index change at start-up (O(N^2)).
         kopf_toggles.install()
-        # kopf keeps each watched object's managedFields (never read by kaico) until handled.
-        kopf_memory.install()
+        # kopf holds each watched body until handled: without managedFields (never read by kaico),
+        # and a report's status reduced to its digest and Conformant condition.
+        kopf_memory.install({(REPORT_RESOURCE.group, REPORT_RESOURCE.kind): compact_report})
         await self._use(await asyncio.to_thread(config.load))
         stop_flag = stop_flag or asyncio.Event()
         elector = LeaderElector(self.client, election) if election is not None else None

@@ -83,6 +83,27 @@ class Indexes:
         return (part for store in self.facts.values() for part in store)
 
 
+class DigestedStatus(dict[str, Any]):
+    """A watched report's status reduced, as the watch receives it, to what ``StoredReport``
+    keeps: the digest of the whole status, ``conformant`` and the Conformant condition. A type
+    of its own, so that a status read from the API (a plain dict, whatever keys someone put in
+    it) is always digested whole."""
+
+    def __init__(self, status: dict[str, Any]):
+        condition = find_condition(status, CONFORMANT)
+        super().__init__(conformant=status.get("conformant"), conditions=[condition] if condition else [])
+        self.digest = digest(status)
+
+
+def compact_report(body: dict[str, Any]) -> None:
+    """Reduce a watched ConformanceReport's status to a ``DigestedStatus`` (in place): kopf holds
+    each watched body until its handlers ran, and a report's status (its checks and messages) is
+    about 20 KiB as Python objects."""
+    status = body.get("status")
+    if status and isinstance(status, dict) and not isinstance(status, DigestedStatus):
+        body["status"] = DigestedStatus(status)
+
+
 @dataclass(frozen=True)
 class StoredReport:
     """What is known to be stored for one report: enough to decide whether to write."""
@@ -110,7 +131,7 @@ class StoredReport:
             name=metadata.get("name") or "",
             target_uid=target.get("uid"),
             profile=spec.get("profile") or "",
-            digest=digest(status) if status else None,
+            digest=(status.digest if isinstance(status, DigestedStatus) else digest(status)) if status else None,
             conformant=status.get("conformant") if status else None,
             conformant_condition=find_condition(status, CONFORMANT),
             resource_version=metadata.get("resourceVersion"),

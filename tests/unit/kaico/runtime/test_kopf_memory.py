@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import json
 
 from kaico.runtime import kopf_memory
 from kopf._cogs.clients import fetching, watching
@@ -67,3 +69,48 @@ def test_object_memories_keep_nothing_between_events():
     assert first is not second
     assert first.noticed_by_listing and not second.noticed_by_listing
     assert list(memories.iter_all_memories()) == []
+
+
+def _report(status: dict | None) -> dict:
+    body = {"apiVersion": "kaico.dev/v1alpha1", "kind": "ConformanceReport",
+            "metadata": {"name": "deployment-llm-default", "namespace": "ns", "resourceVersion": "9",
+                         "managedFields": [{"manager": "kaico", "fieldsV1": {"f:status": {}}}]},
+            "spec": {"profile": "default", "targetRef": {"kind": "Deployment", "name": "llm", "uid": "u1"}}}
+    if status is not None:
+        body["status"] = status
+    return body
+
+
+STATUS = {
+    "conformant": False,
+    "summary": {"passed": 3, "failed": 1},
+    "checks": [{"id": "gpu-requests", "result": "fail", "message": "no limit " * 40, "extra": None}],
+    "conditions": [
+        {"type": "Evaluated", "status": "True", "reason": "Evaluated", "message": "ok"},
+        {"type": "Conformant", "status": "False", "reason": "ChecksFailed", "message": "1 failed",
+         "lastTransitionTime": "2026-11-29T04:00:00Z"},
+    ],
+}
+
+
+def test_a_watched_report_keeps_what_its_stored_copy_needs():
+    from kaico.workloads.indexes import DigestedStatus, StoredReport, compact_report
+
+    kopf_memory.install({("kaico.dev", "ConformanceReport"): compact_report})
+    for status in (STATUS, {"conformant": True}, None):
+        whole = StoredReport.from_body(_report(copy.deepcopy(status)))
+        watched = kopf_memory.slim(_report(copy.deepcopy(status)))
+        assert "managedFields" not in watched["metadata"]
+        # The same digest, conformance and condition as the whole status gives.
+        assert StoredReport.from_body(watched) == whole
+        if status:
+            assert isinstance(watched["status"], DigestedStatus)
+            assert "checks" not in watched["status"]
+    assert len(json.dumps(kopf_memory.slim(_report(copy.deepcopy(STATUS)))["status"])) < len(json.dumps(STATUS)) / 2
+    # A status read from the API is a plain dict: digested whole, whatever keys it holds.
+    forged = StoredReport.from_body(_report({**STATUS, "digest": "0" * 64}))
+    assert forged.digest not in (None, "0" * 64, StoredReport.from_body(_report(STATUS)).digest)
+    # A ClusterConformanceReport (another kind) keeps its whole status.
+    cluster = kopf_memory.slim({"apiVersion": "kaico.dev/v1alpha1", "kind": "ClusterConformanceReport",
+                                "metadata": {"name": "default"}, "status": copy.deepcopy(STATUS)})
+    assert cluster["status"] == STATUS and not isinstance(cluster["status"], DigestedStatus)
