@@ -57,6 +57,10 @@ from kaico.workloads.writer import ReportWriter
 
 logger = logging.getLogger("kaico.runtime.runner")
 
+# kopf lists each watched kind in pages of this many objects, reduced (kaico.runtime.kopf_memory)
+# page by page: a restart with 5,000 reports stored decoded them all in one response.
+LIST_CHUNK = 500
+
 # How long kopf keeps an object's idle worker (and the last body it handled); kopf's default is 5 s.
 WORKER_IDLE_SECONDS = 0.5
 
@@ -200,6 +204,7 @@ class Operator:
         # Handler logs stay logs: Events are kaico's deliberate output (transitions only).
         settings.posting.enabled = False
         settings.watching.server_timeout = 300
+        settings.watching.chunk_size = LIST_CHUNK
         # kopf keeps one worker per object alive for idle_timeout after its last event, and the
         # worker holds that event's whole body: at start-up that is every listed object at once.
         settings.queueing.idle_timeout = WORKER_IDLE_SECONDS
