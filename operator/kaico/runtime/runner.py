@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import asyncio.sslproto
 import contextlib
 import logging
 import os
@@ -60,6 +61,10 @@ logger = logging.getLogger("kaico.runtime.runner")
 # kopf lists each watched kind in pages of this many objects, reduced (kaico.runtime.kopf_memory)
 # page by page: a restart with 5,000 reports stored decoded them all in one response.
 LIST_CHUNK = 500
+
+# asyncio's read buffer per TLS connection (asyncio.sslproto.SSLProtocol.max_size, 256 KiB in
+# Python 3.11): one per watch stream and pooled connection, filled as far as the largest read.
+SSL_READ_BUFFER = 64 * 1024
 
 # How long kopf keeps an object's idle worker (and the last body it handled); kopf's default is 5 s.
 WORKER_IDLE_SECONDS = 0.5
@@ -335,6 +340,8 @@ def run(args: argparse.Namespace) -> int:
     # kopf's own logger is chatty at INFO about every watch stream; keep it at warning unless asked.
     if args.log_level != "debug":
         logging.getLogger("kopf").setLevel(logging.WARNING)
+    # This process is the operator alone: a smaller read buffer for every TLS connection it opens.
+    asyncio.sslproto.SSLProtocol.max_size = SSL_READ_BUFFER
     operator = Operator(per_target_metrics=args.per_target_metrics,
                         policy_reports=args.policy_reports,
                         probe_options=ProbeOptions.from_args(args),
