@@ -114,3 +114,15 @@ def test_a_watched_report_keeps_what_its_stored_copy_needs():
     cluster = kopf_memory.slim({"apiVersion": "kaico.dev/v1alpha1", "kind": "ClusterConformanceReport",
                                 "metadata": {"name": "default"}, "status": copy.deepcopy(STATUS)})
     assert cluster["status"] == STATUS and not isinstance(cluster["status"], DigestedStatus)
+
+
+def test_kaico_registers_nothing_that_needs_kopf_to_remember_an_object():
+    # ObjectMemories keeps no ResourceMemory between events: right only while kaico registers
+    # no change handlers (their last-seen state), daemons or timers, nor kopf admission webhooks.
+    from kaico.runtime.runner import Operator
+
+    registry = Operator(policy_reports=True).registry
+    assert registry._watching.get_all_handlers() and registry._indexing.get_all_handlers()
+    assert registry._changing.get_all_handlers() == []
+    assert registry._spawning.get_all_handlers() == []
+    assert registry._webhooks.get_all_handlers() == []
