@@ -8,7 +8,7 @@ kopf's share of the operator's memory is what it keeps per watched object (docs/
   its handlers ran; at start-up every listed object's body waits for every index to be filled,
   all at once. ``install()`` drops ``metadata.managedFields`` from every listed and watched object
   as kopf receives it: the API server's bookkeeping of who set which field, which kaico never
-  reads (no handler, adapter or check does), often as large as the rest of the object; and
+  reads (no handler, adapter or check does), one entry per writer of the object; and
   reduces the kinds it is given further (a ConformanceReport's status to its digest,
   ``kaico.workloads.indexes.compact_report``).
 * **a ``ResourceMemory`` per object** (memo, error throttler, indexing and daemon memories), kept
