@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -332,7 +332,8 @@ def builtin_profile(name: str = "default") -> Profile:
 
 def builtin_document(name: str) -> dict[str, Any]:
     """The built-in profile's document, as its file says it."""
-    text = resources.files("conformance.profiles").joinpath(f"{name}.yaml").read_text()
+    # A plain path (the package is never zipped): importlib.resources costs ~2 ms of start-up.
+    text = (Path(__file__).parent / "profiles" / f"{name}.yaml").read_text()
     return yaml.safe_load(text)
 
 
