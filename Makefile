@@ -57,7 +57,7 @@ demo: setup tools
 
 ## bench: engine throughput, CLI wall time, and `kaico check` vs kube-score (built into the tools cache; skipped with a message without Go): ratios against baselines of the same run
 bench: setup
-	flock $(HEAVY_LOCK) $(BIN)/python bench/engine_bench.py
+	flock $(HEAVY_LOCK) $(BIN)/python bench/engine_bench.py --no-clones
 	flock $(HEAVY_LOCK) $(BIN)/python bench/cli_bench.py
 
 ## lint: ruff over the Python code

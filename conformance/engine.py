@@ -211,6 +211,7 @@ def evaluate(
     asks = shared_workload_asks(memo)
     judged = outcome_memo(facts, profile.parameters)
     scopes = ScopeKeys(memo)
+    in_use = judged.in_use()
     specs = catalogue()
     # Both are identities when nothing is assumed absent or no waiver is known: skip the calls.
     absent = facts.assumed_absent
@@ -218,7 +219,7 @@ def evaluate(
     for check_id, severity in profile.severities.items():
         spec = specs[check_id]
         reads = spec.reads
-        if reads is None or (spec.accelerators_only and not asks):
+        if reads is None or not in_use or (spec.accelerators_only and not asks):
             finding = _judge(spec, workload, facts, profile, asks, severity, absent)
         else:
             # The finding of an earlier workload whose parts the check reads are equal.

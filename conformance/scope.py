@@ -34,6 +34,12 @@ from conformance.workload import Container, PodTemplate
 
 # Findings kept per (facts value, parameters) in each generation of ``OutcomeMemo``.
 MAX_MEMO_ENTRIES = 4096
+# The memo is used while at least this share of lookups finds a finding, else on every
+# PROBE_EVERY-th evaluation; the share is of about the last RECENT_LOOKUPS lookups. (Half was
+# measured slower both with and without copies: docs/benchmarks.md.)
+MIN_HIT_SHARE = 0.25
+PROBE_EVERY = 16
+RECENT_LOOKUPS = 8192
 # Parameters objects a facts value keeps memos for (profiles evaluated against it).
 MAX_MEMO_PARAMETERS = 8
 
@@ -219,19 +225,35 @@ class OutcomeMemo:
     stream of one-off findings (workloads unlike any other) therefore cannot empty. Each holds at
     most ``MAX_MEMO_ENTRIES``."""
 
-    __slots__ = ("params", "recent", "reused")
+    __slots__ = ("evaluations", "hits", "lookups", "params", "recent", "reused")
 
     def __init__(self, params: Parameters) -> None:
         self.params = params
         self.recent: dict[Hashable, Any] = {}
         self.reused: dict[Hashable, Any] = {}
+        self.evaluations = self.lookups = self.hits = 0
+
+    def in_use(self) -> bool:
+        """Whether an evaluation should use the memo. Keys and misses cost: a fleet without
+        copies would pay for nothing. So the memo is used while at least ``MIN_HIT_SHARE`` of
+        the recent lookups found a finding, and on every ``PROBE_EVERY``-th evaluation
+        otherwise (to notice when copies arrive)."""
+        self.evaluations += 1
+        return (self.hits >= self.lookups * MIN_HIT_SHARE
+                or self.evaluations % PROBE_EVERY == 0)
 
     def get(self, key: Hashable) -> Any:
+        self.lookups += 1
         found = self.reused.get(key)
         if found is None:
             found = self.recent.get(key)
             if found is not None:
                 _bounded_set(self.reused, key, found)
+        if found is not None:
+            self.hits += 1
+        if self.lookups >= RECENT_LOOKUPS:  # the share counts recent lookups most
+            self.lookups //= 2
+            self.hits //= 2
         return found
 
     def remember(self, key: Hashable, value: Any) -> None:

@@ -14,15 +14,22 @@ from datetime import UTC, datetime
 
 import pytest
 
+from conformance import scope
 from conformance.engine import evaluate, prepare_objects
 from conformance.facts import ClusterFacts
 from conformance.profile import builtin_profile
-from conformance.scope import MAX_MEMO_ENTRIES, outcome_memo
+from conformance.scope import MAX_MEMO_ENTRIES, OutcomeMemo, outcome_memo
 from conformance.workload import PodTemplate, ServingWorkload
 from tests.conftest import REPO_ROOT
 from tests.unit.conformance.test_samples_corpus import load_objects
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def memo_in_every_evaluation(monkeypatch):
+    """The memo steps aside when it finds little to reuse; here it must judge every time."""
+    monkeypatch.setattr(scope, "PROBE_EVERY", 1)
 
 
 def bench_module(name):
@@ -177,3 +184,17 @@ def test_each_profile_has_its_own_memo():
     assert outcome_memo(facts, first.parameters) is outcome_memo(facts, first.parameters)
     if first.parameters is not second.parameters:
         assert outcome_memo(facts, first.parameters) is not outcome_memo(facts, second.parameters)
+
+
+def test_the_memo_steps_aside_while_it_finds_little_and_probes_now_and_then(monkeypatch):
+    monkeypatch.setattr(scope, "PROBE_EVERY", 4)
+    memo = OutcomeMemo(builtin_profile().parameters)
+    assert memo.in_use()  # nothing looked up yet
+    for index in range(100):
+        memo.get(("never", index))
+    used = [memo.in_use() for _ in range(8)]
+    assert used.count(True) == 2
+    memo.remember("k", "finding")
+    for _ in range(200):
+        memo.get("k")
+    assert all(memo.in_use() for _ in range(8))
