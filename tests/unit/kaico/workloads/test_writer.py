@@ -372,3 +372,35 @@ def test_a_hand_edited_profile_status_is_patched_back():
 
     assert run(scenario()) is True
     assert client.verbs() == ["PATCH status", "PATCH status"]
+
+
+def test_the_audit_lists_the_reports_in_pages():
+    """list_reports follows the continue tokens: every report of every page, the listing's
+    version, and no page larger than AUDIT_PAGE."""
+    import json
+    from urllib.parse import parse_qs, urlsplit
+
+    from kaico.workloads import writer as writer_module
+
+    total = 2 * writer_module.AUDIT_PAGE + 7
+    items = [{"metadata": {"namespace": "ml", "name": f"r-{i:04d}", "resourceVersion": str(1000 + i)}}
+             for i in range(total)]
+    pages: list[dict[str, list[str]]] = []
+
+    class Listing(FakeClient):
+        async def send(self, method: str, path: str, body=None, accept: str = "") -> tuple[int, str]:
+            query = parse_qs(urlsplit(path).query)
+            pages.append(query)
+            start = int(query.get("continue", ["0"])[0])
+            limit = int(query["limit"][0])
+            end = min(total, start + limit)
+            meta = {"resourceVersion": "5000", **({"continue": str(end)} if end < total else {})}
+            return 200, json.dumps({"metadata": meta, "items": items[start:end]})
+
+    report_writer, _ = writer(Listing())
+    found, version = asyncio.run(report_writer.list_reports(None))
+    assert version == "5000"
+    assert found == {("ml", f"r-{i:04d}"): str(1000 + i) for i in range(total)}
+    assert len(pages) == 3
+    assert all(q["limit"] == [str(writer_module.AUDIT_PAGE)] for q in pages)
+    assert all("labelSelector" in q for q in pages)
