@@ -206,7 +206,8 @@ class WorkloadHandlers:
         if event["type"] == "DELETED":
             # Deleted by someone (or with its target): the target, if it still exists and is
             # selected, gets its report back.
-            self.controller.report_deleted(stored.namespace, stored.name, stored.target_key, indexes)
+            self.controller.report_deleted(stored.namespace, stored.name, stored.target_key, indexes,
+                                           stored.resource_version)
             return
         if event["type"] is None and self._reports_listed:
             # kopf lists again (its watch expired or restarted): a listing reports no deletion.

@@ -449,9 +449,10 @@ class Controller:
         if self.writer.observed(stored):
             self.schedule(indexes, [stored.target_key])
 
-    def report_deleted(self, namespace: str, name: str, target: WorkloadKey, indexes: Indexes) -> None:
+    def report_deleted(self, namespace: str, name: str, target: WorkloadKey, indexes: Indexes,
+                       resource_version: str | None = None) -> None:
         """A report was deleted: its target, if it still exists and is selected, gets it back."""
-        if self.writer.observed_deleted(namespace, name):
+        if self.writer.observed_deleted(namespace, name, resource_version):
             self.schedule(indexes, [target])
 
     async def audit_reports(self, clusterwide: bool, indexes: Indexes) -> int:

@@ -74,13 +74,28 @@ class Indexes:
         return self._first(self.namespaces, namespace)
 
     def stored_report(self, namespace: str, name: str) -> StoredReport | None:
-        return self._first(self.reports, (namespace, name))
+        """The newest report kopf's index holds under this name. kopf keys its index by uid too
+        and forgets an object only on a DELETED event: a report deleted while a watch was down
+        (or with its CRD) stays beside the one created again under its name, and the older
+        copy must not be taken for what is stored (its digest would hide every later change)."""
+        store = self.reports.get((namespace, name))
+        if not store:
+            return None
+        return max(store, key=_version_order, default=None)
 
     def namespace_waivers(self, namespace: str) -> list[NamespaceWaiver]:
         return list(self.waivers.get(namespace) or ())
 
     def fact_parts(self) -> Iterable[ClusterFacts]:
         return (part for store in self.facts.values() for part in store)
+
+
+def _version_order(stored: StoredReport) -> int:
+    """resourceVersions are etcd revisions: a later object under a name has a larger one."""
+    try:
+        return int(stored.resource_version or -1)
+    except ValueError:
+        return -1
 
 
 class DigestedStatus(dict[str, Any]):

@@ -32,7 +32,7 @@ from kaico.api import GROUP, VERSION
 from kaico.api.conventions import MANAGED_BY, digest, timestamp
 from kaico.kube.client import ApiError, KubeClient, collection_path
 from kaico.kube.events import event_body, post_event
-from kaico.kube.inflight import InFlight
+from kaico.kube.inflight import InFlight, newer_or_same
 from kaico.kube.resources import TARGET_PLURALS
 from kaico.state import ProfileEntry
 from kaico.workloads.indexes import StoredReport
@@ -89,6 +89,9 @@ class ReportWriter:
         self._wanted: dict[ReportKey, _Wanted] = {}
         # Reports whose watched copy cannot be trusted: read from the API before deciding.
         self._suspect: set[ReportKey] = set()
+        # Per report name, the resourceVersion at which the watch last showed it deleted: an
+        # index copy at or below it is of a deleted object.
+        self._buried: dict[ReportKey, str] = {}
         self._vanished: set[str | None] = set()  # uids of targets found gone by a read
         self._profile_in_flight: InFlight[dict[str, Any]] = InFlight()
         self._locks: dict[ReportKey, asyncio.Lock] = {}
@@ -101,18 +104,26 @@ class ReportWriter:
         what kaico last wanted stored there, i.e. its target must be evaluated again to repair
         it (an event older than kaico's own write in flight is not a difference)."""
         self._suspect.discard(stored.key)
+        buried = self._buried.get(stored.key)
+        if buried is not None and not newer_or_same(buried, stored.resource_version):
+            del self._buried[stored.key]  # a report created after the deletion: the index's newest
         if not self._in_flight.settle(stored.key, stored.resource_version):
             return False
         wanted = self._wanted.get(stored.key)
         return wanted is not None and wanted.digest != stored.digest
 
-    def observed_deleted(self, namespace: str, name: str) -> bool:
-        """The watch showed a report deleted. True when kaico wanted it stored (its target, if
-        it still exists and is selected, gets it back)."""
+    def observed_deleted(self, namespace: str, name: str, resource_version: str | None = None) -> bool:
+        """The watch showed a report deleted (at ``resource_version``). True when kaico wanted
+        it stored (its target, if it still exists and is selected, gets it back). Any copy of an
+        earlier report under the name that kopf's index still holds (one lost in a watch gap) is
+        as gone: it is not taken for the stored report (``_stored``)."""
         key = (namespace, name)
         self._in_flight.forget(key)
         self._suspect.discard(key)
-        return key in self._wanted
+        wanted = key in self._wanted
+        if wanted and resource_version is not None and newer_or_same(resource_version, self._buried.get(key)):
+            self._buried[key] = resource_version
+        return wanted
 
     def suspect(self, namespace: str, name: str) -> None:
         """The watched copy of this report may be wrong (the audit did not find it): the next
@@ -125,6 +136,7 @@ class ReportWriter:
         self._in_flight.forget(key)
         self._wanted.pop(key, None)
         self._suspect.discard(key)
+        self._buried.pop(key, None)
         self._locks.pop(key, None)
 
     async def list_reports(self, namespaces: list[str] | None) -> tuple[dict[ReportKey, str | None], str | None]:
@@ -166,6 +178,9 @@ class ReportWriter:
             self._in_flight.forget(key)
             response = await self._client().get(_reports_path(*key), allowed=(404,))
             return (StoredReport.from_body(response.body) if response.status == 200 else None), True
+        buried = self._buried.get(key)
+        if watched is not None and buried is not None and newer_or_same(buried, watched.resource_version):
+            watched = None  # a copy of a report the watch has since shown deleted
         version = watched.resource_version if watched is not None else None
         return self._in_flight.current(key, watched, version), False
 

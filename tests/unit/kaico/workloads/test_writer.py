@@ -404,3 +404,62 @@ def test_the_audit_lists_the_reports_in_pages():
     assert len(pages) == 3
     assert all(q["limit"] == [str(writer_module.AUDIT_PAGE)] for q in pages)
     assert all("labelSelector" in q for q in pages)
+
+
+def test_a_report_lost_in_a_watch_gap_and_created_again_is_judged_by_the_new_copy_not_the_old():
+    # kopf keys its index by uid and forgets an object only on a DELETED event: the report lost
+    # in the gap stays beside the one created again under its name. Taking the old copy for what
+    # is stored hid every later change whose status equalled the old copy's (CI: three reports
+    # kept endpoint-ready "fail" after their Deployments were ready again).
+    from kaico.workloads.indexes import Indexes
+
+    client = FakeClient()
+    w, _ = writer(client)
+
+    async def scenario():
+        await w.write(WORKLOAD, PROFILE, report(Result.PASS), None)
+        lost = stored(client)
+        w.observed(lost)
+        del client.store[PATH]  # deleted in a watch gap: no event, the index keeps it
+        w.suspect("ml", NAME)
+        await w.write(WORKLOAD, PROFILE, report(Result.PASS), lost)  # created again
+        again = stored(client)
+        w.observed(again)
+        index = {("ml", NAME): [lost, again]}  # kopf's order: the older object first
+        view = Indexes({}, {}, {}, {}, index, {})
+        assert view.stored_report("ml", NAME) == again
+        await w.write(WORKLOAD, PROFILE, report(Result.FAIL), view.stored_report("ml", NAME))
+        w.observed(stored(client))
+        index[("ml", NAME)] = [lost, stored(client)]
+        client.requests.clear()
+        # Back to what the lost copy said: the stored report says FAIL, so it is written.
+        return await w.write(WORKLOAD, PROFILE, report(Result.PASS), view.stored_report("ml", NAME))
+
+    assert run(scenario()) is True
+    assert client.verbs() == ["PATCH status", "POST event"]  # conformant again: announced
+
+
+def test_after_the_new_copy_is_deleted_the_old_copy_left_in_the_index_is_not_taken_for_stored():
+    client = FakeClient()
+    repairs: list[str] = []
+    w, _ = writer(client, repairs)
+
+    async def scenario():
+        await w.write(WORKLOAD, PROFILE, report(Result.PASS), None)
+        lost = stored(client)
+        w.observed(lost)
+        del client.store[PATH]  # lost in a watch gap
+        w.suspect("ml", NAME)
+        await w.write(WORKLOAD, PROFILE, report(Result.PASS), lost)
+        again = stored(client)
+        w.observed(again)
+        await client.delete(PATH)  # deleted by hand, and the watch says so
+        client.revision += 1
+        assert w.observed_deleted("ml", NAME, str(client.revision)) is True
+        client.requests.clear()
+        # The index now holds only the lost copy, which says exactly what kaico wants.
+        return await w.write(WORKLOAD, PROFILE, report(Result.PASS), lost)
+
+    assert run(scenario()) is True
+    assert client.verbs() == ["GET llm", "POST conformancereports", "PATCH status"]
+    assert repairs == ["missing", "deleted"]
