@@ -448,6 +448,18 @@ class LocalCluster:
         answer = self._etcd_call("kv/deleterange", {"key": base64.b64encode(key.encode()).decode()})
         return int(answer.get("deleted", 0))
 
+    def etcd_get(self, key: str) -> bytes | None:
+        """One key's stored value in etcd (kube-apiserver's encoding: protobuf for built-in
+        kinds, JSON for custom objects), or None."""
+        answer = self._etcd_call("kv/range", {"key": base64.b64encode(key.encode()).decode()})
+        kvs = answer.get("kvs") or []
+        return base64.b64decode(kvs[0]["value"]) if kvs else None
+
+    def etcd_put(self, key: str, value: bytes) -> None:
+        """Store a value under one key in etcd behind kube-apiserver's back."""
+        self._etcd_call("kv/put", {"key": base64.b64encode(key.encode()).decode(),
+                                   "value": base64.b64encode(value).decode()})
+
     def compact_etcd(self) -> int:
         """Compact etcd's history up to its current revision (physically): every older
         resourceVersion is gone, so a watch that resumes from one gets 410 Gone. Returns the

@@ -153,10 +153,15 @@ class WorkloadHandlers:
     async def on_target(self, event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
         indexes = self._indexes(kwargs)
         key = _key(body)
+        workload = indexes.workload(key)
         if event["type"] == "DELETED":
+            if workload is not None and workload.uid != body.metadata.uid:
+                # An earlier object of this name, deleted while the watch was down and reported
+                # by the relist after its successor was listed: the successor is the target.
+                self.controller.schedule(indexes, [key])
+                return
             await self.controller.workload_deleted(key, _group(body), indexes)
             return
-        workload = indexes.workload(key)
         if workload is None:
             await self.controller.not_a_target(key, _group(body), indexes)
         elif event["type"] is None:

@@ -45,14 +45,14 @@ from kaico.kube.config import Credentials
 from kaico.kube.discovery import ServedResources
 from kaico.kube.lease import ElectionConfig, LeaderElector
 from kaico.kube.resources import REPORTS as REPORT_RESOURCE
-from kaico.runtime import kopf_memory, kopf_toggles
+from kaico.runtime import kopf_memory, kopf_relist, kopf_toggles
 from kaico.runtime.handlers import RECOVERY_AUDIT_DELAY, register
 from kaico.runtime.health import WatchHealth
 from kaico.runtime.metrics import Metrics, MetricsAuth, http_app, start_http_server, tls_context
 from kaico.runtime.policy_handlers import register_policy_reports
 from kaico.state import Results, Scope
 from kaico.workloads.controller import Controller
-from kaico.workloads.indexes import compact_report
+from kaico.workloads.indexes import compact_report, report_spec
 from kaico.workloads.policyreports import PolicyReports
 from kaico.workloads.writer import ReportWriter
 
@@ -219,6 +219,9 @@ class Operator:
         # kopf holds each watched body until handled: without managedFields (never read by kaico),
         # and a report's status reduced to its digest and Conformant condition.
         kopf_memory.install({(REPORT_RESOURCE.group, REPORT_RESOURCE.kind): compact_report})
+        # A relist after a watch gap reports the deletions it implies (kopf's own reports none);
+        # a report's made-up DELETED event names its target and profile.
+        kopf_relist.install({(REPORT_RESOURCE.group, REPORT_RESOURCE.kind): report_spec})
         await self._use(await asyncio.to_thread(config.load))
         stop_flag = stop_flag or asyncio.Event()
         elector = LeaderElector(self.client, election) if election is not None else None

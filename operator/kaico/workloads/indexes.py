@@ -59,7 +59,11 @@ class Indexes:
         return next(iter(store), None) if store else None
 
     def workload(self, key: WorkloadKey) -> ServingWorkload | None:
-        return self._first(self.workloads, ("workload", *key))
+        """The target under this key. Two objects share a key only while kopf's index still holds
+        one deleted in a watch gap beside its successor (until the relist's made-up DELETED
+        event, ``kaico.runtime.kopf_relist``): the one indexed last is the one that exists."""
+        store = self.workloads.get(("workload", *key))
+        return list(store)[-1] if store else None
 
     def all_workloads(self) -> list[ServingWorkload]:
         return [w for key, store in self.workloads.items() if key[0] == "workload" for w in store]
@@ -117,6 +121,20 @@ def compact_report(body: dict[str, Any]) -> None:
     status = body.get("status")
     if status and isinstance(status, dict) and not isinstance(status, DigestedStatus):
         body["status"] = DigestedStatus(status)
+
+
+def report_spec(body: dict[str, Any]) -> dict[str, Any]:
+    """What a made-up DELETED event of a report carries besides its metadata (a report deleted
+    while the watch was down, ``kaico.runtime.kopf_relist``): its target and profile, which
+    ``StoredReport.from_body`` reads."""
+    spec = body.get("spec")
+    if not isinstance(spec, dict):
+        return {}
+    target = spec.get("targetRef")
+    kept: dict[str, Any] = {"profile": spec.get("profile")}
+    if isinstance(target, dict):
+        kept["targetRef"] = {k: target.get(k) for k in ("apiVersion", "kind", "name", "uid")}
+    return {"spec": kept}
 
 
 @dataclass(frozen=True)

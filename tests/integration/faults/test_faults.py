@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 from fault_fleet import CONVERGE_SECONDS, TIMINGS, Fleet
 from kaico.runtime.health import WATCH_DOWN_SECONDS
 from operator_harness import wait_for, wait_steady
-from operator_manifests import vllm_deployment
+from operator_manifests import vllm_companions, vllm_deployment
 
 OUTAGE_SECONDS = 60
 KILL_BATCH = 240
@@ -66,6 +67,42 @@ def test_an_etcd_compaction_forces_a_410_and_a_report_lost_meanwhile_comes_back(
     fleet.converge("etcd compaction (410)", started)
     assert fleet.metric("kaico_watch_restarts_total", reason="expired") > restarts
     assert fleet.metric("kaico_report_repairs_total", reason="missing") == missing + 1
+
+
+def test_targets_and_facts_deleted_or_created_again_in_a_watch_gap_are_followed(fleet: Fleet) -> None:
+    """While kaico's watches are down, behind the API server's back: one target is created again
+    under its name (a new uid), another is deleted, and the first one's autoscaler is deleted;
+    then a compaction, so the watches must relist. A relist reports no deletion, yet the new
+    object gets the report, the deleted one loses its report, and the autoscaler no longer
+    counts."""
+    namespace = fleet.namespace
+    again, gone = vllm_deployment(namespace, "gap-again"), vllm_deployment(namespace, "gap-gone")
+    for deployment in (again, gone):
+        deployment["spec"]["replicas"] = 0  # no pods: nothing waits for the scarce fake GPUs
+    autoscaler = next(c for c in vllm_companions(namespace, "gap-again") if c["kind"] == "HorizontalPodAutoscaler")
+    fleet.api.apply(again, gone, autoscaler)
+    wait_for(lambda: {"gap-again", "gap-gone"} <= set(fleet.reports()) and not fleet.problems(
+        {"gap-again": None, "gap-gone": None}), timeout=CONVERGE_SECONDS, message="the gap targets' reports")
+    before = dict(fleet.content(fleet.report("gap-again"))[2])
+    assert before["scaling-autoscaler"] == "pass", before
+    old_uid = fleet.uids()["gap-again"]
+    new_uid = str(uuid.uuid4())
+    fleet.cluster.stop_component("kube-apiserver")
+    key = f"/registry/deployments/{namespace}/gap-again"
+    stored = fleet.cluster.etcd_get(key)
+    assert stored is not None and stored.count(old_uid.encode()) == 1
+    fleet.cluster.etcd_put(key, stored.replace(old_uid.encode(), new_uid.encode()))  # same length
+    assert fleet.cluster.etcd_delete(f"/registry/deployments/{namespace}/gap-gone") == 1
+    assert fleet.cluster.etcd_delete(f"/registry/horizontalpodautoscalers/{namespace}/gap-again") == 1
+    fleet.cluster.compact_etcd()
+    fleet.cluster.start_component("kube-apiserver")
+    started = time.monotonic()
+    assert fleet.uids()["gap-again"] == new_uid
+    fleet.converge("targets and facts changed in a watch gap", started, expected={"gap-again": None})
+    wait_for(lambda: dict(fleet.content(fleet.report("gap-again"))[2])["scaling-autoscaler"] != "pass",
+             timeout=CONVERGE_SECONDS, message="the deleted autoscaler to stop counting")
+    TIMINGS["watch gap: targets and facts followed"] = round(time.monotonic() - started, 1)
+    fleet.record_truth()
 
 
 def test_reports_converge_after_the_api_server_is_down_for_a_minute(fleet: Fleet) -> None:
