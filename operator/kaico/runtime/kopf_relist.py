@@ -25,6 +25,7 @@ part-way implies nothing: what it showed is added, nothing is dropped.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
@@ -57,9 +58,10 @@ class StreamMemory:
         self.api_version = str(obj.get("apiVersion") or self.api_version)
         self.kind = str(obj.get("kind") or self.kind)
         keep = _KEEP.get((self.api_version.rpartition("/")[0], self.kind))
+        namespace = metadata.get("namespace")
         (self.shown if into is None else into)[metadata["uid"]] = (
-            metadata.get("namespace"), metadata.get("name"), metadata.get("resourceVersion"),
-            keep(obj) if keep is not None else None)
+            sys.intern(namespace) if isinstance(namespace, str) else None, metadata.get("name"),
+            metadata.get("resourceVersion"), keep(obj) if keep is not None else None)
 
     def forget(self, obj: Any) -> None:
         metadata = obj.get("metadata") if isinstance(obj, dict) else None
