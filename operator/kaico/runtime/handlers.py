@@ -30,6 +30,7 @@ from kaico.kube.resources import PROFILES as PROFILE_RESOURCE
 from kaico.kube.resources import REPORTS as REPORT_RESOURCE
 from kaico.kube.resources import TARGETS
 from kaico.kube.resources import WAIVERS as WAIVER_RESOURCE
+from kaico.runtime import kopf_relist
 from kaico.state import ProfileEntry
 from kaico.workloads.affected import workload_key
 from kaico.workloads.controller import Controller, adaptation_parameters
@@ -213,6 +214,10 @@ class WorkloadHandlers:
             # selected, gets its report back.
             self.controller.report_deleted(stored.namespace, stored.name, stored.target_key, indexes,
                                            stored.resource_version)
+            if kopf_relist.made_up(body):
+                # Gone while the watch was down (a relist lacks it): like a report the audit
+                # finds gone, it is read before it is written back (repaired as `missing`).
+                self.controller.writer.suspect(stored.namespace, stored.name)
             return
         if event["type"] is None and self._reports_listed:
             # kopf lists again (its watch expired or restarted): a listing reports no deletion.

@@ -16,7 +16,8 @@ every object it had shown that the listing no longer holds, after the listing's 
 then forgets them from its indexes as for a real deletion, and kaico's handlers run as for one.
 The DELETED body holds what the handlers read of a deleted object: apiVersion, kind,
 namespace, name, uid and the last resourceVersion seen, plus what a kind's ``keep`` function
-names (a ConformanceReport's spec: its target and profile).
+names (a ConformanceReport's spec: its target and profile), and the annotation ``MADE_UP``
+(``made_up(body)``: a report deleted unseen is repaired as ``missing``, not ``deleted``).
 
 Kept per watched object: a short tuple (about 0.3 KiB with its strings). A listing that fails
 part-way implies nothing: what it showed is added, nothing is dropped.
@@ -34,6 +35,9 @@ logger = logging.getLogger("kaico.runtime.kopf_relist")
 # What one watched object's DELETED event is made from: namespace, name, resourceVersion, and
 # the kind's kept fields (or None).
 Shown = tuple[str | None, str | None, str | None, dict[str, Any] | None]
+
+# The annotation that marks a made-up DELETED event's body (never written to any object).
+MADE_UP = "kaico.dev/deleted-while-unwatched"
 
 _INSTALLED: list[bool] = []
 # (API group, kind) -> what else a made-up DELETED body of that kind carries (top-level fields).
@@ -76,7 +80,7 @@ class StreamMemory:
 
     def deleted_event(self, uid: str, shown: Shown) -> dict[str, Any]:
         namespace, name, version, kept = shown
-        metadata: dict[str, Any] = {"name": name, "uid": uid}
+        metadata: dict[str, Any] = {"name": name, "uid": uid, "annotations": {MADE_UP: "true"}}
         if namespace is not None:
             metadata["namespace"] = namespace
         if version is not None:
@@ -84,6 +88,13 @@ class StreamMemory:
         body: dict[str, Any] = {**(kept or {}), "apiVersion": self.api_version, "kind": self.kind,
                                 "metadata": metadata}
         return {"type": "DELETED", "object": body}
+
+
+def made_up(body: Any) -> bool:
+    """Whether a DELETED event's body is one a relist implied (the deletion itself was not seen)."""
+    metadata = body.get("metadata") if isinstance(body, Mapping) else None
+    annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
+    return isinstance(annotations, Mapping) and annotations.get(MADE_UP) == "true"
 
 
 def _order(item: tuple[str, Shown]) -> tuple[str, str]:

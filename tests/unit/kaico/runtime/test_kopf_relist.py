@@ -9,7 +9,15 @@ from typing import Any
 import kopf
 from kaico.runtime import kopf_relist
 from kaico.runtime.handlers import WorkloadHandlers
-from kaico.workloads.indexes import FACTS, NAMESPACES, PROFILES, REPORTS, WAIVERS, WORKLOADS, report_spec
+from kaico.workloads.indexes import (
+    FACTS,
+    NAMESPACES,
+    PROFILES,
+    REPORTS,
+    WAIVERS,
+    WORKLOADS,
+    report_spec,
+)
 from kopf._cogs.clients import watching
 
 LISTED = watching.Bookmark.LISTED
@@ -63,7 +71,9 @@ def test_a_relist_reports_what_the_gap_deleted_after_the_listing_and_nothing_els
                                    and item["type"] == "DELETED")
     made_up = [i["object"] for i in two if isinstance(i, dict) and i["type"] == "DELETED"]
     assert made_up[0] == {"apiVersion": "apps/v1", "kind": "Deployment",
-                          "metadata": {"name": "a", "namespace": "ns", "uid": "uid-a", "resourceVersion": "7"}}
+                          "metadata": {"name": "a", "namespace": "ns", "uid": "uid-a", "resourceVersion": "7",
+                                       "annotations": {kopf_relist.MADE_UP: "true"}}}
+    assert kopf_relist.made_up(made_up[0]) and not kopf_relist.made_up(first[-1]["object"])
     assert _deleted(three) == []  # reported once
 
 
