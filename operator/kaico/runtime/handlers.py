@@ -30,7 +30,6 @@ from kaico.kube.resources import PROFILES as PROFILE_RESOURCE
 from kaico.kube.resources import REPORTS as REPORT_RESOURCE
 from kaico.kube.resources import TARGETS
 from kaico.kube.resources import WAIVERS as WAIVER_RESOURCE
-from kaico.runtime import kopf_relist
 from kaico.state import ProfileEntry
 from kaico.workloads.affected import workload_key
 from kaico.workloads.controller import Controller, adaptation_parameters
@@ -45,6 +44,7 @@ from kaico.workloads.indexes import (
     StoredReport,
 )
 from kaico.workloads.object_facts import facts_of
+from kaico.workloads.report_mirror import ReportMirror
 
 logger = logging.getLogger("kaico.runtime.handlers")
 
@@ -59,7 +59,6 @@ AUDIT_SECONDS = 120.0
 # kaico was not running.
 FIRST_AUDIT_DELAY = 10.0
 AUDIT_RETRY_SECONDS = 5.0
-RELIST_AUDIT_DELAY = 2.0  # after a relist starts: let it finish
 CRD_AUDIT_DELAY = 3.0  # after one of kaico's CRDs changed: let kopf watch it again
 RECOVERY_AUDIT_DELAY = 2.0  # after a failed watch works again
 
@@ -106,12 +105,12 @@ class WorkloadHandlers:
         # The report audit (Controller.audit_reports): cluster-wide or per namespace, when next.
         self.clusterwide = True
         self._next_audit = time.monotonic() + FIRST_AUDIT_DELAY
-        # Set once the reports' initial listing is over: a listing after that is a relist.
-        self._reports_listed = False
         self._resync_cluster = False
+        # The stored reports, fed by kopf's listing and watch of them (kaico.runtime.kopf_memory).
+        self.reports = ReportMirror(self.report_seen, self.reports_gone)
 
     def _indexes(self, kwargs: dict[str, Any]) -> Indexes:
-        return self.controller.remember(Indexes.from_kwargs(kwargs))
+        return self.controller.remember(Indexes.from_kwargs(kwargs, self.reports))
 
     # --- indexes: extracted values only, never whole bodies --------------------------------------
 
@@ -145,9 +144,10 @@ class WorkloadHandlers:
             return {}
         return {waiver.namespace: waiver}
 
-    async def index_report(self, body: kopf.Body, **_: Any) -> dict[Any, Any]:
-        stored = StoredReport.from_body(_plain(body))
-        return {(stored.namespace, stored.name): stored}
+    async def index_report(self, **_: Any) -> dict[Any, Any]:
+        # Never called: the reports go to the mirror, not to kopf (kaico.runtime.kopf_memory).
+        # Registered so that kopf's start-up gate waits for their listing.
+        return {}
 
     # --- events ------------------------------------------------------------------------------
 
@@ -199,30 +199,30 @@ class WorkloadHandlers:
     async def on_crd(self, event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
         if event["type"] is not None and (body.get("spec") or {}).get("group") == GROUP:
             # One of kaico's own CRDs was deleted or (re)created: with it went every object of
-            # its kind, and kopf's index does not forget them. Audit once kopf watches it again.
+            # its kind (the report mirror sees it in kopf's next listing; the cluster reports
+            # need the audit's resync). Audit once kopf watches it again.
             self.request_audit(CRD_AUDIT_DELAY)
         if await self.controller.served.update_from_crd(_plain(body), deleted=event["type"] == "DELETED"):
             self.controller.served_changed(self._indexes(kwargs))
 
-    async def on_report(self, event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
-        """Every report event is compared with what kaico wants stored: an edit, a deletion, a
-        stale copy is repaired by evaluating the target again (within COALESCE_SECONDS)."""
-        indexes = self._indexes(kwargs)
-        stored = StoredReport.from_body(_plain(body))
-        if event["type"] == "DELETED":
+    def report_seen(self, event_type: str | None, stored: StoredReport) -> None:
+        """Every report the mirror receives is compared with what kaico wants stored: an edit, a
+        deletion, a stale copy is repaired by evaluating the target again (within
+        COALESCE_SECONDS)."""
+        indexes = self.controller.live_indexes()
+        if event_type == "DELETED":
             # Deleted by someone (or with its target): the target, if it still exists and is
             # selected, gets its report back.
             self.controller.report_deleted(stored.namespace, stored.name, stored.target_key, indexes,
                                            stored.resource_version)
-            if kopf_relist.made_up(body):
-                # Gone while the watch was down (a relist lacks it): like a report the audit
-                # finds gone, it is read before it is written back (repaired as `missing`).
-                self.controller.writer.suspect(stored.namespace, stored.name)
-            return
-        if event["type"] is None and self._reports_listed:
-            # kopf lists again (its watch expired or restarted): a listing reports no deletion.
-            self.request_audit(RELIST_AUDIT_DELAY)
-        self.controller.report_observed(stored, indexes)
+        else:
+            self.controller.report_observed(stored, indexes)
+
+    def reports_gone(self, gone: list[StoredReport]) -> None:
+        """A listing (after a 410, a failed watch, the CRD created again) no longer holds these:
+        deleted while the watch was not looking."""
+        logger.warning("%d report(s) were deleted while the watch was down; writing them again", len(gone))
+        self.controller.reports_lost(gone, self.controller.live_indexes())
 
     def request_audit(self, delay: float) -> None:
         """Audit the reports in ``delay`` seconds (or earlier, if one is due sooner): the
@@ -261,7 +261,6 @@ class WorkloadHandlers:
             indexes = self.controller.live_indexes()
             if indexes is None:
                 continue  # no event handled yet: the indexes are not available
-            self._reports_listed = True  # handlers run only after every initial listing
             for entry in self.controller.current_profiles():
                 await self._tick_profile(entry, indexes)
             if time.monotonic() >= self._next_audit:
@@ -323,7 +322,6 @@ def register(registry: kopf.OperatorRegistry, controller: Controller,
     kopf.index(**WAIVER_RESOURCE.selector(), id=WAIVERS, registry=registry)(handlers.index_waiver)
     kopf.on.event(**WAIVER_RESOURCE.selector(), id="kaico_waiver", registry=registry)(handlers.on_waiver)
     kopf.index(**REPORT_RESOURCE.selector(), id=REPORTS, registry=registry)(handlers.index_report)
-    kopf.on.event(**REPORT_RESOURCE.selector(), id="kaico_report", registry=registry)(handlers.on_report)
     kopf.on.event(group="apiextensions.k8s.io", version="v1", plural="customresourcedefinitions",
                   id="kaico_crd", registry=registry)(handlers.on_crd)
     # The periodic pass runs from kaico's own loop, not kopf.timer: a kopf timer puts a finalizer

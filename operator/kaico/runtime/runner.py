@@ -52,7 +52,6 @@ from kaico.runtime.metrics import Metrics, MetricsAuth, http_app, start_http_ser
 from kaico.runtime.policy_handlers import register_policy_reports
 from kaico.state import Results, Scope
 from kaico.workloads.controller import Controller
-from kaico.workloads.indexes import compact_report, report_spec
 from kaico.workloads.policyreports import PolicyReports
 from kaico.workloads.writer import ReportWriter
 
@@ -216,12 +215,16 @@ class Operator:
         self._loop = asyncio.get_running_loop()
         # kopf wakes every listed object at every index change at start-up (O(N^2)).
         kopf_toggles.install()
-        # kopf holds each watched body until handled: without managedFields (never read by kaico),
-        # and a report's status reduced to its digest and Conformant condition.
-        kopf_memory.install({(REPORT_RESOURCE.group, REPORT_RESOURCE.kind): compact_report})
-        # A relist after a watch gap reports the deletions it implies (kopf's own reports none);
-        # a report's made-up DELETED event names its target and profile.
-        kopf_relist.install({(REPORT_RESOURCE.group, REPORT_RESOURCE.kind): report_spec})
+        # kopf holds each watched body until handled: without managedFields (never read by
+        # kaico); the reports go to kaico's mirror as kopf receives them and stay out of kopf.
+        settings.watching.initial_streaming = False  # the mirror takes a listing for a relist
+        if not kopf_memory.install({(REPORT_RESOURCE.group, REPORT_RESOURCE.plural): self.handlers.reports}):
+            raise ValueError("this kopf version's listing and watching are not the ones kaico's report "
+                               "mirror hooks into (kaico.runtime.kopf_memory); install the kopf version "
+                               "of operator/requirements.txt")
+        # A relist after a watch gap reports the deletions it implies (kopf's own reports none;
+        # the reports' mirror sees them itself).
+        kopf_relist.install()
         await self._use(await asyncio.to_thread(config.load))
         stop_flag = stop_flag or asyncio.Event()
         elector = LeaderElector(self.client, election) if election is not None else None

@@ -443,17 +443,27 @@ class Controller:
 
     # --- repairs ----------------------------------------------------------------------------------
 
-    def report_observed(self, stored: StoredReport, indexes: Indexes) -> None:
+    def report_observed(self, stored: StoredReport, indexes: Indexes | None) -> None:
         """The watch showed a report: when it differs from what kaico wants stored there (an
-        edit, or a stale copy after a relist), evaluate its target again, which rewrites it."""
-        if self.writer.observed(stored):
+        edit, or a stale copy after a relist), evaluate its target again, which rewrites it.
+        (``indexes`` None: no handler ran yet, so kaico wants nothing stored yet.)"""
+        if self.writer.observed(stored) and indexes is not None:
             self.schedule(indexes, [stored.target_key])
 
-    def report_deleted(self, namespace: str, name: str, target: WorkloadKey, indexes: Indexes,
+    def report_deleted(self, namespace: str, name: str, target: WorkloadKey, indexes: Indexes | None,
                        resource_version: str | None = None) -> None:
         """A report was deleted: its target, if it still exists and is selected, gets it back."""
-        if self.writer.observed_deleted(namespace, name, resource_version):
+        if self.writer.observed_deleted(namespace, name, resource_version) and indexes is not None:
             self.schedule(indexes, [target])
+
+    def reports_lost(self, stored: list[StoredReport], indexes: Indexes | None) -> None:
+        """Reports gone from the cluster without a watch event (the watch or the audit found them
+        missing): the writer reads each from the API before deciding, and their targets are
+        evaluated again, which writes them back."""
+        for report in stored:
+            self.writer.suspect(*report.key)
+        if indexes is not None:
+            self.schedule(indexes, [r.target_key for r in stored])
 
     async def audit_reports(self, clusterwide: bool, indexes: Indexes) -> int:
         """Compare the reports the watch shows with a listing of the cluster's, and repair the
@@ -462,19 +472,17 @@ class Controller:
 
         Lists cluster-wide, or (``clusterwide`` False) each namespace in which the watch shows
         reports: only those can hold a stale copy."""
-        watched = [r for store in list(indexes.reports.values()) for r in store]
+        watched = indexes.stored_reports()
         namespaces = None if clusterwide else sorted({r.namespace for r in watched})
         if namespaces == []:
             return 0
         listed, version = await self.writer.list_reports(namespaces)
         stale = [r for r in watched
                  if r.key not in listed and not newer_than_listing(r.resource_version, version)]
-        for stored in stale:
-            self.writer.suspect(*stored.key)
         if stale:
             logger.warning("%d report(s) shown by the watch are gone from the cluster; "
                            "writing them again", len(stale))
-            self.schedule(indexes, [r.target_key for r in stale])
+            self.reports_lost(stale, indexes)
         # Reports of a profile deleted while kaico was not running (only kaico deletes those).
         profiles = {e.name for e in indexes.profile_entries()}
         for stored in watched:
@@ -555,14 +563,13 @@ class Controller:
                                      indexes: Indexes) -> None:
         """Delete this profile's reports whose target is no longer a selected serving workload
         (e.g. a Deployment that dropped its GPUs while the operator was down)."""
-        for store in list(indexes.reports.values()):
-            for stored in list(store):
-                if stored.profile == profile and (stored.namespace, stored.name) not in desired:
-                    try:
-                        await self.writer.delete(stored.namespace, stored.name)
-                    except (TimeoutError, ApiError, OSError) as error:
-                        logger.warning("deleting stale report %s/%s failed: %s",
-                                       stored.namespace, stored.name, error)
+        for stored in indexes.stored_reports():
+            if stored.profile == profile and stored.key not in desired:
+                try:
+                    await self.writer.delete(stored.namespace, stored.name)
+                except (TimeoutError, ApiError, OSError) as error:
+                    logger.warning("deleting stale report %s/%s failed: %s",
+                                   stored.namespace, stored.name, error)
         if self.policy_reports is not None:
             try:
                 await self.policy_reports.delete_stale(profile, desired, indexes.policy_reports)

@@ -7,6 +7,7 @@ extracted values are kept, never whole bodies. Everything here is read-only.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +36,7 @@ class Indexes:
     facts: object uid -> ClusterFacts of that object alone
     profiles: name -> ProfileEntry
     namespaces: name -> labels
-    reports: (namespace, name) -> StoredReport
+    reports: (namespace, name) -> StoredReport (kaico's ReportMirror, not a kopf index)
     waivers: namespace -> NamespaceWaiver (the valid ConformanceWaivers of that namespace)
     policy_reports: (group, namespace, name) -> StoredPolicyReport (with --policy-reports)
     """
@@ -49,9 +50,9 @@ class Indexes:
     policy_reports: Mapping[Any, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> Indexes:
+    def from_kwargs(cls, kwargs: Mapping[str, Any], reports: Mapping[Any, Any]) -> Indexes:
         return cls(kwargs[WORKLOADS], kwargs[FACTS], kwargs[PROFILES], kwargs[NAMESPACES],
-                   kwargs[REPORTS], kwargs[WAIVERS], kwargs.get(POLICY_REPORTS, {}))
+                   reports, kwargs[WAIVERS], kwargs.get(POLICY_REPORTS, {}))
 
     @staticmethod
     def _first(index: Mapping[Any, Any], key: Any) -> Any:
@@ -78,14 +79,10 @@ class Indexes:
         return self._first(self.namespaces, namespace)
 
     def stored_report(self, namespace: str, name: str) -> StoredReport | None:
-        """The newest report kopf's index holds under this name. kopf keys its index by uid too
-        and forgets an object only on a DELETED event: a report deleted while a watch was down
-        (or with its CRD) stays beside the one created again under its name, and the older
-        copy must not be taken for what is stored (its digest would hide every later change)."""
-        store = self.reports.get((namespace, name))
-        if not store:
-            return None
-        return max(store, key=_version_order, default=None)
+        return self.reports.get((namespace, name))
+
+    def stored_reports(self) -> list[StoredReport]:
+        return list(self.reports.values())
 
     def namespace_waivers(self, namespace: str) -> list[NamespaceWaiver]:
         return list(self.waivers.get(namespace) or ())
@@ -94,52 +91,12 @@ class Indexes:
         return (part for store in self.facts.values() for part in store)
 
 
-def _version_order(stored: StoredReport) -> int:
-    """resourceVersions are etcd revisions: a later object under a name has a larger one."""
-    try:
-        return int(stored.resource_version or -1)
-    except ValueError:
-        return -1
-
-
-class DigestedStatus(dict[str, Any]):
-    """A watched report's status reduced, as the watch receives it, to what ``StoredReport``
-    keeps: the digest of the whole status, ``conformant`` and the Conformant condition. A type
-    of its own, so that a status read from the API (a plain dict, whatever keys someone put in
-    it) is always digested whole."""
-
-    def __init__(self, status: dict[str, Any]):
-        condition = find_condition(status, CONFORMANT)
-        super().__init__(conformant=status.get("conformant"), conditions=[condition] if condition else [])
-        self.digest = digest(status)
-
-
-def compact_report(body: dict[str, Any]) -> None:
-    """Reduce a watched ConformanceReport's status to a ``DigestedStatus`` (in place): kopf holds
-    each watched body until its handlers ran, and a report's status (its checks and messages) is
-    about 20 KiB as Python objects."""
-    status = body.get("status")
-    if status and isinstance(status, dict) and not isinstance(status, DigestedStatus):
-        body["status"] = DigestedStatus(status)
-
-
-def report_spec(body: dict[str, Any]) -> dict[str, Any]:
-    """What a made-up DELETED event of a report carries besides its metadata (a report deleted
-    while the watch was down, ``kaico.runtime.kopf_relist``): its target and profile, which
-    ``StoredReport.from_body`` reads."""
-    spec = body.get("spec")
-    if not isinstance(spec, dict):
-        return {}
-    target = spec.get("targetRef")
-    kept: dict[str, Any] = {"profile": spec.get("profile")}
-    if isinstance(target, dict):
-        kept["targetRef"] = {k: target.get(k) for k in ("apiVersion", "kind", "name", "uid")}
-    return {"spec": kept}
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredReport:
-    """What is known to be stored for one report: enough to decide whether to write."""
+    """What is known to be stored for one report: enough to decide whether to write. One per
+    report for as long as it exists (5,000 at 5,000 targets): slotted, the strings that repeat
+    between reports interned, and of the Conformant condition only what the next status keeps
+    (its status and lastTransitionTime; its reason and message are in the digest)."""
 
     namespace: str
     name: str
@@ -147,11 +104,12 @@ class StoredReport:
     profile: str
     digest: str | None  # None: no status yet
     conformant: bool | None
-    conformant_condition: dict[str, Any] | None
+    condition_status: str | None  # the Conformant condition's "True"/"False"; None: none
     resource_version: str | None = None
     # The target's workload key (kind, namespace, name): a report event re-evaluates its target.
     target_kind: str = ""
     target_name: str = ""
+    transition_time: str | None = None  # the Conformant condition's lastTransitionTime
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> StoredReport:
@@ -159,18 +117,27 @@ class StoredReport:
         spec = body.get("spec") or {}
         status = body.get("status") or None
         target = spec.get("targetRef") or {}
+        condition = find_condition(status, CONFORMANT) or {}
         return cls(
-            namespace=metadata.get("namespace") or "",
+            namespace=_shared(metadata.get("namespace") or ""),
             name=metadata.get("name") or "",
             target_uid=target.get("uid"),
-            profile=spec.get("profile") or "",
-            digest=(status.digest if isinstance(status, DigestedStatus) else digest(status)) if status else None,
+            profile=_shared(spec.get("profile") or ""),
+            digest=digest(status) if status else None,
             conformant=status.get("conformant") if status else None,
-            conformant_condition=find_condition(status, CONFORMANT),
+            condition_status=_shared_or_none(condition.get("status")),
             resource_version=metadata.get("resourceVersion"),
-            target_kind=str(target.get("kind") or ""),
-            target_name=str(target.get("name") or ""),
+            target_kind=_shared(str(target.get("kind") or "")),
+            target_name=target.get("name") or "",
+            transition_time=_shared_or_none(condition.get("lastTransitionTime")),
         )
+
+    @property
+    def conformant_condition(self) -> dict[str, Any] | None:
+        """What the next status needs of the stored Conformant condition (None: it has none)."""
+        if self.condition_status is None and self.transition_time is None:
+            return None
+        return {"type": CONFORMANT, "status": self.condition_status, "lastTransitionTime": self.transition_time}
 
     @property
     def key(self) -> tuple[str, str]:
@@ -179,3 +146,12 @@ class StoredReport:
     @property
     def target_key(self) -> WorkloadKey:
         return (self.target_kind, self.namespace or "default", self.target_name)
+
+
+def _shared(value: str) -> str:
+    """One copy of a string that many reports hold (a namespace, a profile, a kind, a time)."""
+    return sys.intern(value) if isinstance(value, str) else value
+
+
+def _shared_or_none(value: Any) -> str | None:
+    return _shared(value) if isinstance(value, str) else None

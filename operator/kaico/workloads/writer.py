@@ -17,10 +17,11 @@ not modify the target.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -94,7 +95,9 @@ class ReportWriter:
         self._buried: dict[ReportKey, str] = {}
         self._vanished: set[str | None] = set()  # uids of targets found gone by a read
         self._profile_in_flight: InFlight[dict[str, Any]] = InFlight()
-        self._locks: dict[ReportKey, asyncio.Lock] = {}
+        # Reports being written, each with what its end sets: one write per report at a time,
+        # and nothing kept per report between writes (a lock per report was 5,000 locks).
+        self._writing: dict[ReportKey, asyncio.Event] = {}
         self._instance = socket.gethostname()
 
     # --- what the watch shows -----------------------------------------------------------------
@@ -137,7 +140,6 @@ class ReportWriter:
         self._wanted.pop(key, None)
         self._suspect.discard(key)
         self._buried.pop(key, None)
-        self._locks.pop(key, None)
 
     async def list_reports(self, namespaces: list[str] | None) -> tuple[dict[ReportKey, str | None], str | None]:
         """The reports stored in the cluster (all namespaces, or these), as (namespace, name) ->
@@ -198,8 +200,7 @@ class ReportWriter:
         namespace = workload.namespace or "default"
         name = report_name(workload.kind, workload.name, profile.name, workload.api_group)
         key = (namespace, name)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
+        async with self._alone(key):
             current, read = await self._stored(key, stored)
             if current is not None and current.target_uid != workload.uid:
                 current = None  # a report about an earlier object of the same name
@@ -242,6 +243,18 @@ class ReportWriter:
         if was is not report.conformant and (was is not None or not report.conformant):
             await self._post_event(workload, report, name)
         return True
+
+    @contextlib.asynccontextmanager
+    async def _alone(self, key: ReportKey) -> AsyncIterator[None]:
+        """While no other write of the same report runs."""
+        while (busy := self._writing.get(key)) is not None:
+            await busy.wait()
+        done = self._writing[key] = asyncio.Event()
+        try:
+            yield
+        finally:
+            del self._writing[key]
+            done.set()
 
     async def _target_exists(self, workload: ServingWorkload) -> bool:
         """Before writing back a lost report: whether its target still exists. A target deleted

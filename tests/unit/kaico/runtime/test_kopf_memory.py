@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
-import json
 
 from kaico.runtime import kopf_memory
 from kopf._cogs.clients import fetching, watching
@@ -71,49 +69,95 @@ def test_object_memories_keep_nothing_between_events():
     assert list(memories.iter_all_memories()) == []
 
 
-def _report(status: dict | None) -> dict:
-    body = {"apiVersion": "kaico.dev/v1alpha1", "kind": "ConformanceReport",
-            "metadata": {"name": "deployment-llm-default", "namespace": "ns", "resourceVersion": "9",
-                         "managedFields": [{"manager": "kaico", "fieldsV1": {"f:status": {}}}]},
-            "spec": {"profile": "default", "targetRef": {"kind": "Deployment", "name": "llm", "uid": "u1"}}}
-    if status is not None:
-        body["status"] = status
-    return body
+def _report(name: str, version: str) -> dict:
+    return {"apiVersion": "kaico.dev/v1alpha1", "kind": "ConformanceReport",
+            "metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}", "resourceVersion": version},
+            "spec": {"profile": "default", "targetRef": {"kind": "Deployment", "name": name, "uid": "u1"}},
+            "status": {"conformant": True, "results": [{"check": "x", "message": "m" * 400}]}}
 
 
-STATUS = {
-    "conformant": False,
-    "summary": {"passed": 3, "failed": 1},
-    "checks": [{"id": "gpu-requests", "result": "fail", "message": "no limit " * 40, "extra": None}],
-    "conditions": [
-        {"type": "Evaluated", "status": "True", "reason": "Evaluated", "message": "ok"},
-        {"type": "Conformant", "status": "False", "reason": "ChecksFailed", "message": "1 failed",
-         "lastTransitionTime": "2026-11-29T04:00:00Z"},
-    ],
-}
+class Mirror:
+    def __init__(self):
+        self.calls: list[tuple] = []
+
+    def listing_started(self, namespace):
+        self.calls.append(("started", namespace))
+
+    def listed(self, namespace, body):
+        self.calls.append(("listed", namespace, body["metadata"]["name"]))
+
+    def listing_done(self, namespace, version):
+        self.calls.append(("done", namespace, version))
+
+    def listing_abandoned(self, namespace):
+        self.calls.append(("abandoned", namespace))
+
+    def event(self, event_type, body):
+        self.calls.append((event_type, body["metadata"]["name"]))
 
 
-def test_a_watched_report_keeps_what_its_stored_copy_needs():
-    from kaico.workloads.indexes import DigestedStatus, StoredReport, compact_report
+def test_kopf_lists_and_watches_a_mirrored_kind_but_keeps_none_of_its_objects():
+    """Through kopf's own continuous_watch: the mirror gets every report, kopf gets empty pages
+    and BOOKMARKs, and its next watch resumes from the last report event's resourceVersion."""
+    from kopf._cogs.configs.configuration import OperatorSettings
+    from kopf._cogs.structs.references import Resource
 
-    kopf_memory.install({("kaico.dev", "ConformanceReport"): compact_report})
-    for status in (STATUS, {"conformant": True}, None):
-        whole = StoredReport.from_body(_report(copy.deepcopy(status)))
-        watched = kopf_memory.slim(_report(copy.deepcopy(status)))
-        assert "managedFields" not in watched["metadata"]
-        # The same digest, conformance and condition as the whole status gives.
-        assert StoredReport.from_body(watched) == whole
-        if status:
-            assert isinstance(watched["status"], DigestedStatus)
-            assert "checks" not in watched["status"]
-    assert len(json.dumps(kopf_memory.slim(_report(copy.deepcopy(STATUS)))["status"])) < len(json.dumps(STATUS)) / 2
-    # A status read from the API is a plain dict: digested whole, whatever keys it holds.
-    forged = StoredReport.from_body(_report({**STATUS, "digest": "0" * 64}))
-    assert forged.digest not in (None, "0" * 64, StoredReport.from_body(_report(STATUS)).digest)
-    # A ClusterConformanceReport (another kind) keeps its whole status.
-    cluster = kopf_memory.slim({"apiVersion": "kaico.dev/v1alpha1", "kind": "ClusterConformanceReport",
-                                "metadata": {"name": "default"}, "status": copy.deepcopy(STATUS)})
-    assert cluster["status"] == STATUS and not isinstance(cluster["status"], DigestedStatus)
+    assert kopf_memory.install()
+    mirror = Mirror()
+    kopf_memory.install({("kaico.dev", "conformancereports"): mirror})
+    resource = Resource("kaico.dev", "v1alpha1", "conformancereports", namespaced=True)
+    watches: list[str | None] = []
+
+    async def listed(**_):
+        yield [_report("a", "5"), _report("b", "6")], "10"
+        yield [_report("c", "7")], "10"
+
+    async def watched(*, since=None, **_):
+        watches.append(since)
+        if len(watches) == 1:
+            yield {"type": "ADDED", "object": _report("d", "11")}
+            yield {"type": "DELETED", "object": _report("a", "12")}
+        else:
+            yield {"type": "ERROR", "object": {"kind": "Status", "code": 410}}
+
+    async def scenario() -> list:
+        original = (fetching.fetch_objs, watching.watch_objs)
+        fetching.fetch_objs = kopf_memory._slim_listing(listed)
+        watching.watch_objs = kopf_memory._slim_watch(watched)
+        try:
+            return [event async for event in watching.continuous_watch(
+                settings=OperatorSettings(), resource=resource, namespace="ns",
+                operator_pause_waiter=asyncio.Future())]
+        finally:
+            fetching.fetch_objs, watching.watch_objs = original
+
+    events = asyncio.run(scenario())
+    assert mirror.calls == [("started", "ns"), ("listed", "ns", "a"), ("listed", "ns", "b"),
+                            ("listed", "ns", "c"), ("done", "ns", "10"), ("ADDED", "d"), ("DELETED", "a")]
+    assert events == [watching.Bookmark.LISTED,
+                      {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "11"}}},
+                      {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "12"}}}]
+    assert watches == ["10", "12"]  # then the 410 ends the stream: kopf lists again
+
+
+def test_a_listing_that_fails_half_way_takes_nothing_for_gone():
+    mirror = Mirror()
+    kopf_memory.install({("kaico.dev", "conformancereports"): mirror})
+
+    async def listed(**_):
+        yield [_report("a", "5")], "10"
+        raise ConnectionError("reset")
+
+    async def scenario() -> None:
+        resource = type("Resource", (), {"group": "kaico.dev", "plural": "conformancereports"})()
+        async for chunk, _ in kopf_memory._slim_listing(listed)(resource=resource, namespace=None):
+            assert chunk == []
+
+    try:
+        asyncio.run(scenario())
+    except ConnectionError:
+        pass
+    assert mirror.calls == [("started", None), ("listed", None, "a"), ("abandoned", None)]
 
 
 def test_kaico_registers_nothing_that_needs_kopf_to_remember_an_object():

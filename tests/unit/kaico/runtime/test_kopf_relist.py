@@ -9,15 +9,7 @@ from typing import Any
 import kopf
 from kaico.runtime import kopf_relist
 from kaico.runtime.handlers import WorkloadHandlers
-from kaico.workloads.indexes import (
-    FACTS,
-    NAMESPACES,
-    PROFILES,
-    REPORTS,
-    WAIVERS,
-    WORKLOADS,
-    report_spec,
-)
+from kaico.workloads.indexes import FACTS, NAMESPACES, PROFILES, WAIVERS, WORKLOADS
 from kopf._cogs.clients import watching
 
 LISTED = watching.Bookmark.LISTED
@@ -113,8 +105,8 @@ def test_streams_of_other_kinds_or_namespaces_do_not_prune_each_other():
     assert [_deleted(r) for r in results] == [[], [], [], [("a", "5")]]
 
 
-def test_a_reports_made_up_deletion_names_its_target_and_profile():
-    kopf_relist.install({("kaico.dev", "ConformanceReport"): report_spec})
+def test_a_kinds_made_up_deletion_carries_what_its_keep_function_names():
+    kopf_relist.install({("kaico.dev", "ConformanceReport"): lambda body: {"spec": body["spec"]}})
     report = {"apiVersion": "kaico.dev/v1alpha1", "kind": "ConformanceReport",
               "metadata": {"name": "r", "namespace": "ns", "uid": "ur", "resourceVersion": "3"},
               "spec": {"profile": "p", "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
@@ -154,7 +146,7 @@ def test_a_made_up_deletion_of_an_earlier_object_reevaluates_its_successor():
         uid = "new"
 
     kwargs = {WORKLOADS: {("workload", "Deployment", "ns", "a"): [Workload()]}, FACTS: {}, PROFILES: {},
-              NAMESPACES: {}, REPORTS: {}, WAIVERS: {}}
+              NAMESPACES: {}, WAIVERS: {}}
     handlers = WorkloadHandlers(Controller(), None)
     old = kopf.Body(_object("a", uid="old"))
     asyncio.run(handlers.on_target(event={"type": "DELETED"}, body=old, **kwargs))

@@ -214,10 +214,10 @@ def test_a_target_created_while_its_profile_pass_runs_keeps_its_report():
                 # Its Deployment event: indexed, evaluated on its own, its report stored.
                 indexes.workloads[key] = [late]
                 await controller.evaluate_workload(late, indexes)
-                indexes.reports[(late.namespace, name)] = [StoredReport(
+                indexes.reports[(late.namespace, name)] = StoredReport(
                     namespace=late.namespace, name=name, target_uid=late.uid, profile="default",
-                    digest="d", conformant=False, conformant_condition=None,
-                    target_kind=late.kind, target_name=late.name)]
+                    digest="d", conformant=False, condition_status=None,
+                    target_kind=late.kind, target_name=late.name)
             return await first_write(workload, profile, report, stored)
 
         writer.write = write_and_meanwhile_create_the_late_target

@@ -127,7 +127,7 @@ def test_the_audit_repairs_reports_the_watch_shows_but_the_cluster_lost_and_thos
         controller = Controller(writer, Results(), None, None, lambda: datetime.now(UTC))
         scheduled = []
         controller.schedule = lambda indexes, keys=(), everything=False: scheduled.extend(keys)
-        indexes = Indexes({}, {}, {"p": [entry({})]}, {}, {r.key: [r] for r in watched}, {})
+        indexes = Indexes({}, {}, {"p": [entry({})]}, {}, {r.key: r for r in watched}, {})
         found = await controller.audit_reports(False, indexes)
         return writer, scheduled, found
 
