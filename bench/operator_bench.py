@@ -383,6 +383,19 @@ async def restarted(port: int, count: int, started: float, memory: Memory, alive
     return results
 
 
+def unexplained_writes(reports: list[tuple[float, tuple[str, str]]],
+                       deployments: list[tuple[float, tuple[str, str]]], since: float) -> int:
+    """Report writes after ``since`` that no update of their own Deployment (after ``since``,
+    before the write) explains: a Deployment whose status the deployment controller writes late
+    is rightly re-reported (endpoint-ready follows it); anything else is a write too many."""
+    updated: dict[tuple[str, str], float] = {}
+    for at, (namespace, name) in deployments:
+        if at >= since:
+            key = (namespace, report_name("Deployment", name, "default", "apps"))
+            updated.setdefault(key, at)
+    return sum(1 for at, key in reports if at >= since and not updated.get(key, at + 1) <= at)
+
+
 async def bench_operator(api: Api, setup: Setup, floor: Floor, args: argparse.Namespace,
                          source: Path | None = None, run_name: str = "", restart: bool = False) -> dict[str, Any]:
     """One ``kaico run`` (from ``source``, a source tree, when given) measured as the module says;
@@ -465,11 +478,13 @@ async def bench_operator(api: Api, setup: Setup, floor: Floor, args: argparse.Na
         await asyncio.sleep(args.quiet)
         quiet_writes = len([1 for at, _ in watch.writes if at >= quiet_start])
         workload_writes = len([1 for at, _ in workloads.writes if at >= quiet_start])
+        unexplained = unexplained_writes(watch.writes, workloads.writes, quiet_start)
         rss_settled = memory.read("VmRSS")
         results.update(quiet_seconds=args.quiet, quiet_writes=quiet_writes, rss_settled=rss_settled,
-                       quiet_workload_updates=workload_writes)
+                       quiet_workload_updates=workload_writes, quiet_unexplained_writes=unexplained)
         print(f"report writes over a quiet {args.quiet:.0f} s: {quiet_writes} (Deployment updates by others in "
-              f"that window: {workload_writes}); RSS settled {mib(rss_settled)}", flush=True)
+              f"that window: {workload_writes}; writes not after an update of their own Deployment: "
+              f"{unexplained}); RSS settled {mib(rss_settled)}", flush=True)
 
         # Change -> report, one Deployment at a time, while the N are steady.
         latencies: list[float] = []

@@ -30,6 +30,7 @@ from kaico.kube.resources import PROFILES as PROFILE_RESOURCE
 from kaico.kube.resources import REPORTS as REPORT_RESOURCE
 from kaico.kube.resources import TARGETS
 from kaico.kube.resources import WAIVERS as WAIVER_RESOURCE
+from kaico.runtime.heap import HeapTrimmer
 from kaico.state import ProfileEntry
 from kaico.workloads.affected import workload_key
 from kaico.workloads.controller import Controller, adaptation_parameters
@@ -45,6 +46,7 @@ from kaico.workloads.indexes import (
 )
 from kaico.workloads.object_facts import facts_of
 from kaico.workloads.report_mirror import ReportMirror
+from kaico.workloads.sharing import WorkloadSharing
 
 logger = logging.getLogger("kaico.runtime.handlers")
 
@@ -108,6 +110,8 @@ class WorkloadHandlers:
         self._resync_cluster = False
         # The stored reports, fed by kopf's listing and watch of them (kaico.runtime.kopf_memory).
         self.reports = ReportMirror(self.report_seen, self.reports_gone)
+        self.heap = HeapTrimmer()
+        self.sharing = WorkloadSharing()
 
     def _indexes(self, kwargs: dict[str, Any]) -> Indexes:
         return self.controller.remember(Indexes.from_kwargs(kwargs, self.reports))
@@ -119,6 +123,7 @@ class WorkloadHandlers:
         workload = adapt_object(_plain(body), adaptation_parameters(entries))
         if workload is None:
             return {}
+        workload = self.sharing.share(workload)
         kind, namespace, name = workload_key(workload)
         return {("workload", kind, namespace, name): workload, ("namespace", namespace): workload}
 
@@ -265,6 +270,8 @@ class WorkloadHandlers:
                 await self._tick_profile(entry, indexes)
             if time.monotonic() >= self._next_audit:
                 await self._audit(indexes)
+                self.heap.tick(busy=True)  # the audit's pages are free now
+            self.heap.tick(self.controller.busy())
 
     async def _audit(self, indexes: Indexes) -> None:
         if self._resync_cluster and self.cluster is not None:

@@ -166,6 +166,10 @@ class Controller:
         """The index views last handed to a handler (None before the first event)."""
         return self._indexes
 
+    def busy(self) -> bool:
+        """Whether evaluations are under way (a coalesced flush or a profile's pass)."""
+        return bool(self._running) or (self._flush_task is not None and not self._flush_task.done())
+
     def current_profiles(self) -> list[ProfileEntry]:
         """Every profile as last indexed (for work that runs outside a handler)."""
         return self._indexes.profile_entries() if self._indexes is not None else []

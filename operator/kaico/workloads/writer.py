@@ -60,7 +60,7 @@ def _reports_path(namespace: str, name: str | None = None) -> str:
     return f"{path}/{name}" if name else path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Wanted:
     """What kaico last wanted stored for a report: its status digest and conformance. Not used to
     decide a write (the stored report decides), only to tell a repair from an update and to post
