@@ -16,8 +16,9 @@ every object it had shown that the listing no longer holds, after the listing's 
 then forgets them from its indexes as for a real deletion, and kaico's handlers run as for one.
 The DELETED body holds what the handlers read of a deleted object: apiVersion, kind,
 namespace, name, uid and the last resourceVersion seen, plus what a kind's ``keep`` function
-names (a ConformanceReport's spec: its target and profile), and the annotation ``MADE_UP``
-(``made_up(body)``: a report deleted unseen is repaired as ``missing``, not ``deleted``).
+names, and the annotation ``MADE_UP`` (``made_up(body)``: the deletion itself was not seen).
+ConformanceReports never reach this wrapper as objects: kaico's report mirror receives them
+below it (``kaico.runtime.kopf_memory``) and replaces its set at each listing itself.
 
 Kept per watched object: a short tuple (about 0.3 KiB with its strings). A listing that fails
 part-way implies nothing: what it showed is added, nothing is dropped.
