@@ -143,6 +143,48 @@ def test_size_and_object_count_are_bounded(tmp_path, monkeypatch):
         parse_text("kind: List\nitems: [{kind: A}, {kind: A}, {kind: A}, {kind: A}]\n", "f.yaml")
 
 
+def test_the_size_bound_holds_for_files_pipes_and_devices(tmp_path, monkeypatch):
+    import os
+    import pathlib
+    import threading
+
+    from kaico.cli import manifests
+    from kaico.cli.manifests import read_input
+
+    monkeypatch.setattr(manifests, "MAX_INPUT_BYTES", 100)
+    exact = tmp_path / "exact.yaml"
+    exact.write_text("kind: A\n" + "#" * 92)
+    assert len(read_input(exact)) == 100
+    exact.write_text("kind: A\n" + "#" * 93)
+    with pytest.raises(ManifestError, match=r"exact\.yaml: larger than"):
+        read_input(exact)
+    # A device reports size 0 and never ends: read in chunks up to the bound.
+    with pytest.raises(ManifestError, match="larger than"):
+        read_input(pathlib.Path("/dev/zero"))
+    # A named pipe (size 0) is read to its end, within the bound.
+    for text, fits in (("kind: A\n", True), ("kind: A\n" + "#" * 300, False)):
+        fifo = tmp_path / f"fifo-{fits}.yaml"
+        os.mkfifo(fifo)
+
+        def feed(fifo=fifo, text=text):
+            with open(fifo, "w") as out:
+                try:
+                    out.write(text)
+                except BrokenPipeError:  # the reader stopped at the bound
+                    pass
+
+        writer = threading.Thread(target=feed)
+        writer.start()
+        try:
+            if fits:
+                assert read_input(fifo) == text
+            else:
+                with pytest.raises(ManifestError, match="larger than"):
+                    read_input(fifo)
+        finally:
+            writer.join(timeout=10)
+
+
 def test_a_directory_or_unreadable_path_is_an_error(tmp_path):
     from kaico.cli.manifests import read_input
 

@@ -33,6 +33,31 @@ def test_two_processes_read_what_one_reads_in_the_same_order(tmp_path):
         assert manifests._parse_files(files[:100]) + child.result() == _triples(one)
 
 
+def test_the_childs_objects_come_back_equal_whatever_yaml_built(tmp_path, monkeypatch):
+    """The child hands its objects back as marshal bytes: every kind of value the loader
+    builds comes back equal, and a value marshal does not take comes back by pickle."""
+    files = _write(tmp_path, manifests.PARALLEL_MIN_FILES + 7)
+    files[-1].write_text(
+        "kind: A\nmetadata: {name: odd}\nspec:\n  set: !!set {a, b}\n  bin: !!binary aGk=\n"
+        "  omap: !!omap [{x: 1}, {y: 2}]\n  pairs: !!pairs [{x: 1}, {x: 2}]\n"
+        "  numbers: [1, -2.5, .inf, .nan, 0x1f, 1_000, 123456789012345678901234567890]\n"
+        "  when: 2024-01-02T03:04:05Z\n  flags: [yes, no, ~, '']\n"
+        "  shared: &s {deep: [1, {two: 2}]}\n  again: *s\n"
+    )
+    one = load([str(tmp_path)], parallel=False)
+    two = load([str(tmp_path)])
+    assert repr(_triples(two)) == repr(_triples(one))  # repr: NaN is not equal to itself
+    body = two[-1].body
+    assert body["spec"]["again"] is body["spec"]["shared"]
+    assert isinstance(manifests._parse_files_marshalled(files[-1:]), bytes)
+
+    def unmarshallable(files):
+        return [({"kind": "A", "value": object}, "f#0", 1)]
+
+    monkeypatch.setattr(manifests, "_parse_files", unmarshallable)
+    assert manifests._parse_files_marshalled(files) == unmarshallable(files)
+
+
 def test_an_error_in_the_childs_half_is_raised_with_its_file_and_line(tmp_path):
     files = _write(tmp_path, manifests.PARALLEL_MIN_FILES + 7)
     files[-3].write_text("kind: A\nmetadata:\n  name: [unclosed\n")
