@@ -6,6 +6,7 @@ ConformanceReport status; change it only compatibly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from conformance.catalogue import catalogue
@@ -76,13 +77,16 @@ class Report:
             and f.severity.rank >= severity.rank
         )
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self, result: Callable[[Finding], object] | None = None) -> dict[str, object]:
+        """The JSON entry; ``result`` turns each finding into its entry (default
+        ``finding_to_dict``; the CLI's JSON writer passes its memoised encoding)."""
+        result = result or finding_to_dict
         return {
             "target": self.target.to_dict(),
             "profile": self.profile,
             "conformant": self.conformant,
             "summary": dict(self.summary),
-            "results": [finding_to_dict(f) for f in self.results],
+            "results": [result(f) for f in self.results],
             **({"source": self.source} if self.source else {}),
         }
 

@@ -14,8 +14,8 @@ import yaml
 
 from conformance.engine import Evaluation
 from conformance.facts import InputMode
-from conformance.findings import Result
-from conformance.report import Report
+from conformance.findings import Finding, Result
+from conformance.report import Report, finding_to_dict
 from kaico.cli.render import jsonout
 
 WIDTH = 80
@@ -100,7 +100,7 @@ def write_json(evaluation: Evaluation, write: Callable[[str], object],
         ("warnings", list(evaluation.warnings)),
     )
     items = (
-        r if isinstance(r, jsonout.Verbatim) else r.to_dict()
+        r if isinstance(r, jsonout.Verbatim) else r.to_dict(_finding_text)
         for r in (evaluation.reports if reports is None else reports)
     )
     jsonout.write_object(fields, write, streamed="reports", items=items)
@@ -109,7 +109,26 @@ def write_json(evaluation: Evaluation, write: Callable[[str], object],
 def encode_report(report: Report, following: bool = False) -> str:
     """A report's entry in the JSON document's ``reports`` list as ``write_json`` writes it;
     ``following``: with the separator from the entry before it."""
-    return jsonout.encode_item(report.to_dict(), following)
+    return jsonout.encode_item(report.to_dict(_finding_text), following)
+
+
+# A finding's entry as written in a report's "results" (the report an item of "reports"). The
+# engine shares equal findings between reports (10,000 sample files: 100,800 findings, 10,152
+# distinct objects), so each is encoded once: by identity, the finding kept with its text so
+# its id is not reused. Bounded: the first findings met stay, later ones are encoded each time.
+_FINDING_NEWLINE = jsonout.ITEM_NEWLINE + "    "
+_FINDINGS_KEPT = 50_000
+_finding_texts: dict[int, tuple[Finding, jsonout.Encoded]] = {}
+
+
+def _finding_text(finding: Finding) -> jsonout.Encoded:
+    known = _finding_texts.get(id(finding))
+    if known is not None:
+        return known[1]
+    text = jsonout.Encoded(jsonout.dumps_at(finding_to_dict(finding), _FINDING_NEWLINE))
+    if len(_finding_texts) < _FINDINGS_KEPT:
+        _finding_texts[id(finding)] = (finding, text)
+    return text
 
 
 def render_json(evaluation: Evaluation) -> str:

@@ -43,9 +43,18 @@ def _number(value: float) -> str:
     return _float(value)
 
 
+class Encoded(str):
+    """A value's JSON text, already encoded at the indent where it is written: written as it
+    is (a report's findings repeat, shared between reports, and are encoded once)."""
+
+    __slots__ = ()
+
+
 def _scalar(value: Any) -> str | None:
     """The JSON text of a non-container value (None when ``value`` is a list or dict)."""
     if isinstance(value, str):
+        if type(value) is Encoded:
+            return value
         return _memo.get(value) or _encoded(value)
     if value is None:
         return "null"
@@ -131,13 +140,13 @@ class Verbatim(str):
     __slots__ = ()
 
 
-_ITEM_NEWLINE = "\n    "  # the items of a top-level object's list field
+ITEM_NEWLINE = "\n    "  # the items of a top-level object's list field
 
 
 def encode_item(value: Any, following: bool = False) -> str:
     """``value``'s text as an item of the list ``write_object`` streams; ``following``: with
     the separator from the item before it."""
-    return ("," + _ITEM_NEWLINE if following else "") + dumps_at(value, _ITEM_NEWLINE)
+    return ("," + ITEM_NEWLINE if following else "") + dumps_at(value, ITEM_NEWLINE)
 
 
 def write_object(fields: Iterable[tuple[str, Any]], write: Callable[[str], object],
@@ -153,15 +162,15 @@ def write_object(fields: Iterable[tuple[str, Any]], write: Callable[[str], objec
         if key != streamed:
             write(dumps_at(value, "\n  "))
             continue
-        opening = "[" + _ITEM_NEWLINE
+        opening = "[" + ITEM_NEWLINE
         for item in items:
             if type(item) is Verbatim:
                 if opening[0] == "[":
                     raise ValueError("verbatim text must follow an item")
                 write(item)
                 continue
-            write(opening + dumps_at(item, _ITEM_NEWLINE))
-            opening = "," + _ITEM_NEWLINE
+            write(opening + dumps_at(item, ITEM_NEWLINE))
+            opening = "," + ITEM_NEWLINE
         write("[]" if opening[0] == "[" else "\n  ]")
     write("{}\n" if lead == "{\n  " else "\n}\n")
 

@@ -86,3 +86,43 @@ def test_items_encoded_elsewhere_continue_the_list_verbatim():
     assert "".join(pieces) == json.dumps(document, indent=2) + "\n"
     with pytest.raises(ValueError, match="must follow an item"):
         jsonout.write_object(document.items(), pieces.append, streamed="reports", items=chunks)
+
+
+def test_report_entries_with_findings_encoded_once_are_json_dumps_of_the_reports(monkeypatch):
+    """``kaico check -o json`` encodes a finding shared between reports once (by identity);
+    the document is still ``json.dumps`` of the reports' dicts, with the memo full or not."""
+    from kaico.cli.render import evaluation as render
+
+    from conformance.engine import Evaluation
+    from conformance.facts import InputMode
+    from conformance.findings import Finding, Result, Severity
+    from conformance.report import Report, TargetRef
+
+    shared = Finding("gpu-limits", "gpu", Result.FAIL, Severity.HIGH, 'no "limit" \u2028 é')
+    waived = Finding("gpu-limits", "gpu", Result.FAIL, Severity.HIGH, "x", waived=True,
+                     properties={"container": "a", "n": "1"})
+    custom = Finding("my-own-check", "custom", Result.PASS, Severity.LOW, "fine")
+    reports = tuple(
+        Report(TargetRef("apps/v1", "Deployment", "ns", f"d{n}"), "default", results,
+               source=f"f{n}.yaml#0" if n % 2 else None)
+        for n, results in enumerate([(shared, custom), (shared, waived, shared), (), (custom,)])
+    )
+    evaluation = Evaluation(reports, (), ("a warning",), InputMode.APPLICATION)
+    expected = json.dumps({"mode": "application", "reports": [r.to_dict() for r in reports],
+                           "orphans": [], "warnings": ["a warning"]}, indent=2) + "\n"
+    monkeypatch.setattr(render, "_finding_texts", {})
+    assert render.render_json(evaluation) == expected
+    assert len(render._finding_texts) == 3  # each distinct finding encoded once
+    assert render.render_json(evaluation) == expected  # from the memo
+    monkeypatch.setattr(render, "_finding_texts", {})
+    monkeypatch.setattr(render, "_FINDINGS_KEPT", 1)
+    assert render.render_json(evaluation) == expected
+    assert len(render._finding_texts) == 1
+    pieces = [render.encode_report(reports[0])] + [render.encode_report(r, following=True)
+                                                  for r in reports[1:]]
+    assert "\n    " + "".join(pieces) == expected.split('"reports": [', 1)[1].split("\n  ],", 1)[0]
+
+
+def test_encoded_text_is_written_as_it_is():
+    assert jsonout.dumps({"a": [jsonout.Encoded('{"x": 1}'), "s"]}) == (
+        '{\n  "a": [\n    {"x": 1},\n    "s"\n  ]\n}')
