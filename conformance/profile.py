@@ -334,7 +334,8 @@ def builtin_document(name: str) -> dict[str, Any]:
     """The built-in profile's document, as its file says it."""
     # A plain path (the package is never zipped): importlib.resources costs ~2 ms of start-up.
     text = (Path(__file__).parent / "profiles" / f"{name}.yaml").read_text()
-    return yaml.safe_load(text)
+    # libyaml where PyYAML has it: the pure-Python loader took ~1.3 ms of every `kaico check`.
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe
 
 
 @cache

@@ -35,6 +35,8 @@ from typing import Any, BinaryIO, TextIO
 
 import yaml
 
+from conformance.yamlplain import MERGE_TAG, NotPlain, plain_builder, speed_up
+
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 MAX_INPUT_BYTES = 32 * 1024 * 1024
@@ -57,7 +59,6 @@ class LoadedObject:
 # --- YAML: a strict loader -------------------------------------------------------------------
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class _DuplicateKey(yaml.MarkedYAMLError):
@@ -73,7 +74,7 @@ def _construct_strict_map(loader: Any, node: yaml.MappingNode) -> Iterator[dict]
     data: dict = {}
     yield data
     # construct_mapping replaces merge keys (<<) by the merged pairs: keep the written keys.
-    written = [key for key, _ in node.value if key.tag != _MERGE_TAG]
+    written = [key for key, _ in node.value if key.tag != MERGE_TAG]
     merges = len(written) != len(node.value)
     value = loader.construct_mapping(node)
     if merges or len(value) < len(written):
@@ -100,88 +101,13 @@ _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _BaseLoader.constru
 
 # --- the fast path: plain documents built without PyYAML's general constructor ---------------
 #
-# PyYAML resolves every scalar's tag with regular expressions and builds every node through
-# generic, generator-based constructors: with libyaml parsing, those Python layers were over
-# half of loading 10,000 manifests. A plain document (no aliases, no merge keys, no unusual
-# tags, no duplicate or non-scalar keys: what manifests are) is built here by one recursive
-# walk with the same scalar constructors; anything else is built again by PyYAML's path, which
-# also reports what is wrong with it. Both give equal values.
+# conformance.yamlplain: cheaper tag resolution, and a plain document (what manifests are)
+# built by one walk; anything else is built again by PyYAML's path, which also reports what is
+# wrong with it.
 
-_STR_TAG = "tag:yaml.org,2002:str"
-_MAP_TAG = "tag:yaml.org,2002:map"
-_SEQ_TAG = "tag:yaml.org,2002:seq"
-_VALUE_TAG = "tag:yaml.org,2002:value"
-_SCALAR_CONSTRUCTORS: dict[str, Any] = {
-    tag: constructor for tag, constructor in _StrictLoader.yaml_constructors.items()
-    if tag is not None and tag not in (_MAP_TAG, _SEQ_TAG, "tag:yaml.org,2002:omap",
-                                       "tag:yaml.org,2002:pairs", "tag:yaml.org,2002:set")
-}
-_PLAIN_TAGS: dict[str, str] = {}  # plain scalar -> its resolved tag (the resolver is regexps)
-_PLAIN_TAGS_KEPT = 50_000
-
-
-_COLLECTION_TAGS = {yaml.MappingNode: _BaseLoader.DEFAULT_MAPPING_TAG,
-                    yaml.SequenceNode: _BaseLoader.DEFAULT_SEQUENCE_TAG}
-
-
-def _resolve(self: Any, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
-    """``Resolver.resolve`` remembering plain scalars' tags (keys and common values repeat);
-    without path resolvers a collection's tag is the default one."""
-    if kind is yaml.ScalarNode:
-        if not implicit[0]:
-            return _BaseLoader.resolve(self, kind, value, implicit)
-        tag = _PLAIN_TAGS.get(value)
-        if tag is None:
-            tag = _BaseLoader.resolve(self, kind, value, implicit)
-            if len(_PLAIN_TAGS) < _PLAIN_TAGS_KEPT and len(value) <= 64:
-                _PLAIN_TAGS[value] = tag
-        return tag
-    return _COLLECTION_TAGS[kind]
-
-
-# Only when nothing resolves by path (true of the safe loaders): the cache keys on the value.
-if not _StrictLoader.yaml_path_resolvers:
-    _StrictLoader.resolve = _resolve
-    # libyaml's composer calls these two around every node, and without path resolvers they
-    # do nothing: C callables that take the same arguments (and build a slice or an empty
-    # tuple) instead of two Python calls per node, about 8 % of loading.
-    _StrictLoader.descend_resolver = slice
-    _StrictLoader.ascend_resolver = tuple
-
-
-class _NotPlain(Exception):
-    pass
-
-
-def _plain(loader: Any, node: yaml.Node) -> Any:
-    cls = type(node)
-    tag = node.tag
-    if cls is yaml.ScalarNode:
-        if tag == _STR_TAG:
-            return node.value
-        constructor = _SCALAR_CONSTRUCTORS.get(tag)
-        if constructor is None:
-            raise _NotPlain
-        return constructor(loader, node)
-    if cls is yaml.MappingNode and tag == _MAP_TAG:
-        data = {}
-        for key_node, value_node in node.value:
-            if type(key_node) is not yaml.ScalarNode:
-                raise _NotPlain
-            key_tag = key_node.tag
-            if key_tag == _STR_TAG:
-                key = key_node.value
-            elif key_tag in _SCALAR_CONSTRUCTORS and key_tag not in (_MERGE_TAG, _VALUE_TAG):
-                key = _SCALAR_CONSTRUCTORS[key_tag](loader, key_node)
-            else:
-                raise _NotPlain
-            data[key] = _plain(loader, value_node)
-        if len(data) != len(node.value):
-            raise _NotPlain  # a duplicate key: PyYAML's path names it with its line
-        return data
-    if cls is yaml.SequenceNode and tag == _SEQ_TAG:
-        return [_plain(loader, item) for item in node.value]
-    raise _NotPlain
+speed_up(_StrictLoader)
+_plain = plain_builder(_StrictLoader)
+_NotPlain = NotPlain
 
 
 def _construct(loader: Any, node: yaml.Node, may_alias: bool) -> Any:
