@@ -11,9 +11,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import TextIO
 
 from kaico.cli.common import EXIT_OK, EXIT_UNUSABLE, Streams, UsageError
+
+TYPE_CHECKING = False  # not typing's: see kaico.cli.common
+if TYPE_CHECKING:
+    from typing import TextIO
 
 # name -> (module, one-line help); the order is the order `kaico --help` lists them.
 COMMANDS: dict[str, tuple[str, str]] = {

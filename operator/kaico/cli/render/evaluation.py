@@ -6,9 +6,7 @@ wide; JUnit is one test suite per target and one test case per check.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable, Iterable
-from xml.etree import ElementTree
 
 import yaml
 
@@ -36,6 +34,8 @@ _MODE_LINE = {
 
 
 def _wrap(text: str, indent: int) -> list[str]:
+    import textwrap  # imported by the formats that use it (json needs neither it nor XML)
+
     return textwrap.wrap(
         text, WIDTH, initial_indent=" " * indent, subsequent_indent=" " * indent,
         break_on_hyphens=False,
@@ -138,6 +138,8 @@ def render_json(evaluation: Evaluation) -> str:
 
 
 def render_junit(evaluation: Evaluation) -> str:
+    from xml.etree import ElementTree
+
     suites = ElementTree.Element("testsuites", name="kaico")
     for report in evaluation.reports:
         suite = ElementTree.SubElement(
