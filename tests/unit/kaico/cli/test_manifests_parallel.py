@@ -84,7 +84,7 @@ def test_a_missing_path_after_a_bad_file_is_not_the_error_reported(tmp_path):
         load([str(files[0]), str(tmp_path / "missing.yaml"), str(files[1])])
 
 
-def test_a_directory_s_files_are_listed_as_rglob_lists_them(tmp_path):
+def test_a_directory_s_files_are_listed_as_rglob_lists_them(tmp_path, monkeypatch):
     """Sorted by path parts, hidden files and directories left out, directory symlinks not
     entered, file symlinks and non-manifest suffixes as ``Path.rglob`` plus the filter saw them."""
     import os
@@ -105,8 +105,13 @@ def test_a_directory_s_files_are_listed_as_rglob_lists_them(tmp_path):
         and not any(part.startswith(".") for part in p.relative_to(tree).parts)
     )
     listed = manifests._files_under(tree)
-    assert listed == expected
-    assert [str(p.relative_to(tree)) for p in listed] == [
+    assert listed == [str(p) for p in expected]  # spelled as str(Path) spells them
+    assert manifests._files_under(Path(f"{tree}//")) == listed
+    relative = [str(p.relative_to(tree)) for p in expected]
+    monkeypatch.chdir(tree)  # "." and "./a": no "./" before the paths, as Path("./a") has none
+    assert manifests._files_under(Path(".")) == relative
+    assert manifests._files_under(Path("./a")) == [r for r in relative if r.startswith("a/")]
+    assert relative == [
         "Z.yaml", "a/deep/er/z.yaml", "a/x.yaml", "a-b/x.yaml", "a.yaml", "b.yml", "c.json",
         "linked.yaml",
     ]
