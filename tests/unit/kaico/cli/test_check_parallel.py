@@ -78,3 +78,31 @@ def test_an_output_closed_early_ends_with_exit_2_and_one_line_not_a_traceback(ma
     error = process.stderr.read().decode()
     assert process.wait(timeout=60) == 2
     assert error == "kaico: the output was closed before all of it was written\n"
+
+
+@pytest.mark.parametrize("into", ["file", "appending file", "pipe"])
+def test_the_childs_entries_reach_a_file_or_pipe_as_they_reach_a_stream(many, tmp_path, into):
+    """Written to a file (or a pipe) the child's entries are copied by the kernel (sendfile,
+    or read and written where it refuses): the document is the one written to a stream."""
+    import os
+    import subprocess
+    import sys
+
+    expected = io.StringIO()
+    main(["check", "-f", str(many), "-o", "json"], stdout=expected)
+    command = [sys.executable, "-m", "kaico.cli", "check", "-f", str(many), "-o", "json"]
+    if into == "pipe":
+        done = subprocess.run(command, capture_output=True, timeout=120)
+        written = done.stdout
+    else:
+        target = tmp_path / "out.json"
+        target.write_text("before\n" if into == "appending file" else "")
+        flags = os.O_WRONLY | (os.O_APPEND if into == "appending file" else os.O_TRUNC)
+        descriptor = os.open(target, flags)
+        try:
+            done = subprocess.run(command, stdout=descriptor, stderr=subprocess.PIPE, timeout=120)
+        finally:
+            os.close(descriptor)
+        written = target.read_bytes().removeprefix(b"before\n" if into == "appending file" else b"")
+    assert done.returncode == 1, done.stderr
+    assert written == expected.getvalue().encode()
