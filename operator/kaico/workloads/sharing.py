@@ -20,22 +20,23 @@ from typing import Any
 
 from conformance.workload import PodTemplate, ServingWorkload
 
-_SCALARS = (str, int, float, bool, type(None))
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _shape(value: Any) -> Any:
-    """A hashable key for a value made of scalars, tuples, dicts and frozen dataclasses; equal
-    values have equal keys."""
-    if isinstance(value, _SCALARS):
-        return value
-    if isinstance(value, tuple):
-        return tuple(_shape(item) for item in value)
-    if isinstance(value, dict):
-        return ("{}", tuple(sorted((str(k), _shape(v)) for k, v in value.items())))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (type(value).__qualname__,
-                tuple(_shape(getattr(value, f.name)) for f in dataclasses.fields(value)))
-    return ("?", id(value))  # not expected in a workload: never equal to anything else
+def _key(value: Any) -> Any:
+    """A hashable key for a frozen dataclass whose fields are hashable or dicts of hashables;
+    equal keys mean equal values (a dict's items in their order: an equal dict in another order
+    is only not shared)."""
+    names = _FIELDS.get(type(value))
+    if names is None:
+        names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+    parts = []
+    for name in names:
+        part = getattr(value, name)
+        parts.append(tuple(part.items()) if isinstance(part, dict) else part)
+    key = (type(value), *parts)
+    hash(key)  # TypeError: something unhashable, not shared
+    return key
 
 
 class WorkloadSharing:
@@ -43,7 +44,10 @@ class WorkloadSharing:
         self._canonical: weakref.WeakValueDictionary[Any, Any] = weakref.WeakValueDictionary()
 
     def _one(self, value: Any) -> Any:
-        key = _shape(value)
+        try:
+            key = _key(value)
+        except TypeError:
+            return value
         found = self._canonical.get(key)
         if found is not None:
             return found
