@@ -10,6 +10,9 @@ the same run. kube-score is built from the Go module proxy into the tools cache 
 ``hack/build-kube-score.sh``; without it (no Go, no proxy) the comparison is skipped with a
 message and kaico's own figures are still printed.
 
+The last figures are start-up against the Python floor: ``python -c pass``, ``kaico --help``
+and a one-file ``kaico check``.
+
 kaico's modules are byte-compiled first, as installing the package does: in a checkout run
 with ``PYTHONDONTWRITEBYTECODE`` set (as on the benchmark machine), every run would otherwise
 compile its ~40 modules from source, about 35 ms of a one-file run.
@@ -115,6 +118,21 @@ def measure(commands: list[list[str]], repeat: int) -> list[Run]:
     ]
 
 
+def startup(kaico: str, one_file: Path, variants: list[tuple[str, Path]], repeat: int) -> None:
+    """Start-up against the Python floor: the median wall time of ``python -c pass``,
+    ``kaico --help`` and ``kaico check`` on one file, interleaved, and each over the floor."""
+    commands = {"python -c pass": [sys.executable, "-c", "pass"]}
+    for name, prefix in [("", []), *((f" ({variant})", ["env", f"PYTHONPATH={tree}:{tree / 'operator'}"])
+                                      for variant, tree in variants)]:
+        commands[f"kaico --help{name}"] = [*prefix, kaico, "--help"]
+        commands[f"kaico check, one file{name}"] = [*prefix, kaico, "check", "-f", str(one_file), "-o", "json"]
+    runs = measure(list(commands.values()), repeat)
+    floor = runs[0].wall
+    print(f"start-up: median of {repeat} interleaved runs (wall)")
+    for name, run in zip(commands, runs, strict=True):
+        print(f"  {name:<32} {run.wall * 1000:6.1f} ms  {run.wall / floor:5.2f}x the floor")
+
+
 def _figure(run: Run) -> str:
     return f"{run.wall:6.2f} s {run.cpu:6.2f} s {run.rss / 2**20:5.0f} MiB"
 
@@ -142,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
                         default=Path(os.environ.get("KAICO_SHARED", REPO.parent / "shared")) / "samples")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure, median taken (default 3)")
+    parser.add_argument("--startup-repeat", type=int, default=15, metavar="N",
+                        help="runs of each start-up figure (python -c pass, kaico --help, a one-file "
+                        "check; default 15, 0 to skip)")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=DIR",
                         help="also run kaico from the source tree DIR (e.g. an export of another "
                         "revision: its conformance/ and operator/), interleaved with the others")
@@ -178,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{size:>7}  {_figure(k):>27}  {_figure(s):>27}  {k.wall / s.wall:9.2f}x"
                       f"  {k.cpu / s.cpu:8.2f}x  {k.rss / s.rss:8.2f}x{'  ' + name if variants else ''}",
                       flush=True)
+        if args.startup_repeat > 0:
+            one_file = scratch / "one.yaml"
+            one_file.write_text(yaml.safe_dump(documents[0], sort_keys=False))
+            startup(kaico, one_file, variants, args.startup_repeat)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0
