@@ -8,7 +8,7 @@ it must not take the run down: it becomes an ``error`` finding naming the except
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from conformance.accelerators import shared_workload_asks
@@ -302,7 +302,11 @@ def evaluate_objects(
 @dataclass(frozen=True)
 class Prepared:
     """``evaluate_objects`` up to the evaluations: the facts and the selected targets (the CLI
-    evaluates parts of ``targets`` in two processes)."""
+    evaluates parts of ``targets`` in two processes).
+
+    ``prepare_facts`` builds it before the objects are adapted (no targets, no orphans): the
+    CLI then adapts and evaluates parts of the objects in two processes (``adapt``), and joins
+    the orphan autoscalers of the parts (``orphan_positions``, ``orphans_of``)."""
 
     profile: Profile
     facts: ClusterFacts
@@ -310,12 +314,48 @@ class Prepared:
     namespace_waivers: tuple[NamespaceWaiver, ...]
     orphans: tuple[Orphan, ...]
     warnings: tuple[str, ...]
+    # (kind, namespace, name) of every object of the input and of the facts objects
+    present: frozenset[tuple[str, str, str]] = frozenset()
 
     def evaluate(self, targets: Sequence[tuple[ServingWorkload, str | None]],
                  now: datetime) -> Iterator[Report]:
         """The report of each of ``targets`` (some or all of ``self.targets``), one by one."""
         for workload, source in targets:
             yield evaluate(workload, self.facts, self.profile, now, source, self.namespace_waivers)
+
+    def adapt(self, objects: Sequence[tuple[dict, str | None]]
+              ) -> tuple[tuple[ServingWorkload, str | None], ...]:
+        """The targets among ``objects`` (some or all of those ``prepare_facts`` returned), in
+        their order: each adapted, kept when the profile selects it."""
+        from conformance.adapters import adapt_object
+
+        params, selects = self.profile.parameters, self.profile.selects
+        workloads: list[tuple[ServingWorkload, str | None]] = []
+        for body, source in objects:
+            workload = adapt_object(body, params)
+            if workload is not None and selects(workload.kind, workload.namespace, workload.labels):
+                workloads.append((workload, source))
+        return tuple(workloads)
+
+    def orphan_positions(self, targets: Sequence[tuple[ServingWorkload, str | None]]
+                         ) -> frozenset[int]:
+        """The positions in ``facts.autoscalers`` of the autoscalers that are orphans with
+        ``targets`` as the workloads. An autoscaler is an orphan when no workload (and no
+        object present) covers it, so with the targets split in parts the orphans are those
+        of every part: ``orphans_of`` intersects the parts' positions."""
+        from conformance.relations import orphan_autoscalers
+
+        orphans = {id(a) for a in orphan_autoscalers([w for w, _ in targets], self.facts,
+                                                     self.present)}
+        return frozenset(i for i, a in enumerate(self.facts.autoscalers) if id(a) in orphans)
+
+    def orphans_of(self, *positions: frozenset[int]) -> tuple[Orphan, ...]:
+        """The orphan autoscalers of all targets, from each part's ``orphan_positions``."""
+        common = frozenset.intersection(*positions)
+        return tuple(
+            Orphan(a.kind, a.namespace, a.name, a.target_kind, a.target_name)
+            for i, a in enumerate(self.facts.autoscalers) if i in common
+        )
 
 
 def prepare_objects(
@@ -326,9 +366,23 @@ def prepare_objects(
     assume_known: frozenset[FactClass] | tuple[FactClass, ...] = (),
 ) -> Prepared:
     """The facts, targets, waivers, orphans and warnings of ``evaluate_objects``."""
-    from conformance.adapters import adapt_object
+    prepared, objects = prepare_facts(objects, profile, facts_objects, mode, assume_known)
+    targets = prepared.adapt(objects)
+    return replace(prepared, targets=targets,
+                   orphans=prepared.orphans_of(prepared.orphan_positions(targets)))
+
+
+def prepare_facts(
+    objects: list[tuple[dict, str | None]],
+    profile: Profile,
+    facts_objects: list[dict] = (),
+    mode: InputMode = InputMode.APPLICATION,
+    assume_known: frozenset[FactClass] | tuple[FactClass, ...] = (),
+) -> tuple[Prepared, list[tuple[dict, str | None]]]:
+    """``prepare_objects`` before adapting: a ``Prepared`` with the facts, waivers, warnings
+    and what is present, without targets or orphans; and the objects to adapt (the input's
+    objects other than waivers, in order)."""
     from conformance.facts_builder import facts_from_objects_with_warnings
-    from conformance.relations import orphan_autoscalers
 
     namespace_waivers = waivers_in(objects)
     objects = [(body, source) for body, source in objects if not is_waiver(body)]
@@ -337,22 +391,10 @@ def prepare_objects(
         [*bodies, *facts_objects], profile.parameters, assume_known,
         whole_application=mode is InputMode.APPLICATION,
     )
-    workloads: list[tuple[ServingWorkload, str | None]] = []
-    for body, source in objects:
-        workload = adapt_object(body, profile.parameters)
-        if workload is None:
-            continue
-        if not profile.selects(workload.kind, workload.namespace, workload.labels):
-            continue
-        workloads.append((workload, source))
-    present = {
+    present = frozenset(
         (str(b.get("kind")), str((b.get("metadata") or {}).get("namespace") or ""),
          str((b.get("metadata") or {}).get("name") or ""))
         for b in [*bodies, *facts_objects] if isinstance(b, dict) and isinstance(b.get("metadata"), dict)
-    }
-    orphans = tuple(
-        Orphan(a.kind, a.namespace, a.name, a.target_kind, a.target_name)
-        for a in orphan_autoscalers([w for w, _ in workloads], facts, present)
     )
-    return Prepared(profile, facts, tuple(workloads), tuple(namespace_waivers), orphans,
-                    tuple(warnings))
+    return Prepared(profile, facts, (), tuple(namespace_waivers), (), tuple(warnings),
+                    present), objects

@@ -6,11 +6,11 @@ wide; JUnit is one test suite per target and one test case per check.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import yaml
 
-from conformance.engine import Evaluation
+from conformance.engine import Evaluation, Orphan
 from conformance.facts import InputMode
 from conformance.findings import Finding, Result
 from conformance.report import Report, finding_to_dict
@@ -82,28 +82,31 @@ def render_table(evaluation: Evaluation, verbose: bool = False) -> str:
 
 
 def write_json(evaluation: Evaluation, write: Callable[[str], object],
-               reports: Iterable[Report | jsonout.Verbatim] | None = None) -> None:
+               reports: Iterable[Report | jsonout.Verbatim] | None = None,
+               orphans: Callable[[], Iterable[Orphan]] | None = None) -> None:
     """The JSON document (README "JSON output"), written one report at a time: the same text
     as ``json.dumps(document, indent=2)`` without holding it whole. ``reports``, when given,
     replaces ``evaluation.reports``: reports, and after at least one of them, entries already
-    encoded by ``encode_report(..., following=True)`` (in another process)."""
-    fields = (
-        ("mode", evaluation.mode.value),
-        ("reports", None),
-        ("orphans", [
+    encoded by ``encode_report(..., following=True)`` (in another process). ``orphans``, when
+    given, replaces ``evaluation.orphans`` and is called once the reports are written."""
+
+    def fields() -> Iterator[tuple[str, object]]:
+        yield "mode", evaluation.mode.value
+        yield "reports", None
+        yield "orphans", [
             {
                 "kind": o.kind, "namespace": o.namespace, "name": o.name,
                 "targetKind": o.target_kind, "targetName": o.target_name, "message": o.message,
             }
-            for o in evaluation.orphans
-        ]),
-        ("warnings", list(evaluation.warnings)),
-    )
+            for o in (evaluation.orphans if orphans is None else orphans())
+        ]
+        yield "warnings", list(evaluation.warnings)
+
     items = (
         r if isinstance(r, jsonout.Verbatim) else r.to_dict(_finding_text)
         for r in (evaluation.reports if reports is None else reports)
     )
-    jsonout.write_object(fields, write, streamed="reports", items=items)
+    jsonout.write_object(fields(), write, streamed="reports", items=items)
 
 
 def encode_report(report: Report, following: bool = False) -> str:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from kaico.cli import check, main, manifests
 from kaico.cli.manifests import load
+from kaico.cli.render import evaluation as render
 
 from conformance.engine import evaluate_objects
 from conformance.findings import Severity
@@ -43,13 +44,54 @@ def _sequential(directory):
 
 def test_the_json_of_two_processes_is_the_one_process_document(many):
     profile, evaluation = _sequential(many)
-    assert len(evaluation.reports) >= check.PARALLEL_MIN_TARGETS
+    assert len(evaluation.reports) >= check.PARALLEL_MIN_OBJECTS
     assert len(list(many.iterdir())) >= manifests.PARALLEL_MIN_FILES
     out = io.StringIO()
     main(["check", "-f", str(many), "-o", "json"], stdout=out)
     document = json.loads(out.getvalue())
     assert document["reports"] == [r.to_dict() for r in evaluation.reports]
     assert out.getvalue() == json.dumps(document, indent=2) + "\n"
+    assert document["orphans"]  # the renamed samples' autoscalers scale nothing in the input
+    assert out.getvalue() == render.render_json(evaluation)  # orphans and warnings too
+
+
+def _gpu_deployment(name: str) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}}, "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "c", "image": "i:1",
+                                         "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}}
+
+
+def _hpa(name: str, owner: str | None) -> dict:
+    metadata = {"name": name, "namespace": "default"}
+    if owner:
+        metadata["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "Deployment",
+                                        "name": owner, "uid": "u", "controller": True}]
+    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": metadata,
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                        "name": "not-in-the-input"},
+                     "minReplicas": 1, "maxReplicas": 2}}
+
+
+@pytest.mark.parametrize("output", ["json", "table"])
+def test_orphans_are_those_of_all_targets_when_each_process_adapts_a_part(tmp_path, output):
+    """Each process adapts and evaluates its half of the objects; an autoscaler owned by a
+    workload of the other half is no orphan, one that nothing covers is."""
+    bodies = [_hpa("owned-by-a-late-one", owner="d-0150"),
+              *(_gpu_deployment(f"d-{n:04d}") for n in range(1, 200)),
+              _hpa("owned-by-an-early-one", owner="d-0001"), _hpa("orphan", owner=None)]
+    for number, body in enumerate(bodies):
+        (tmp_path / f"{number:04d}.yaml").write_text(yaml.safe_dump(body))
+    _, evaluation = _sequential(tmp_path)
+    assert [o.name for o in evaluation.orphans] == ["orphan"]
+    out = io.StringIO()
+    code = main(["check", "-f", str(tmp_path), "-o", output], stdout=out)
+    expected = (render.render_json(evaluation) if output == "json"
+                else render.render_table(evaluation))
+    assert out.getvalue() == expected
+    assert code == 1
 
 
 @pytest.mark.parametrize("output", ["json", "table"])
