@@ -3,8 +3,6 @@ safe loader: the same values, the same errors, for plain and unusual documents a
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import yaml
 from hypothesis import given, settings
@@ -12,20 +10,9 @@ from hypothesis import strategies as st
 
 from conformance import yamlplain
 from conformance.adapters import rayservice
+from tests.unit.conformance.yaml_values import plain_values, same
 
 SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _same(a: object, b: object) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple):
-        return len(a) == len(b) and all(map(_same, a, b))
-    return a == b
 
 
 def _fast(text: str) -> object:
@@ -56,7 +43,7 @@ def test_serve_configs_load_as_yaml_load_loads_them(text):
     (kind, fast), (slow_kind, slow) = _outcome(_fast, text), _outcome(
         lambda t: yaml.load(t, Loader=SAFE), text)  # noqa: S506 - a safe loader
     assert kind == slow_kind
-    assert _same(fast, slow) if kind == "value" else fast == slow
+    assert same(fast, slow) if kind == "value" else fast == slow
 
 
 def test_aliases_keep_sharing_one_value():
@@ -64,15 +51,8 @@ def test_aliases_keep_sharing_one_value():
     assert value["a"] is value["b"]
 
 
-_plain_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text() | st.floats(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
-    max_leaves=20,
-)
-
-
 @settings(max_examples=200)
-@given(_plain_values, st.booleans())
+@given(plain_values, st.booleans())
 def test_any_dumped_value_is_read_back_alike(value, flow):
     text = yaml.safe_dump(value, default_flow_style=flow)
-    assert _same(_fast(text), yaml.load(text, Loader=SAFE))  # noqa: S506 - a safe loader
+    assert same(_fast(text), yaml.load(text, Loader=SAFE))  # noqa: S506 - a safe loader

@@ -3,14 +3,14 @@ builds, and leave everything else (and every error) to PyYAML's path."""
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kaico.cli import manifests
 from kaico.cli.manifests import ManifestError, parse_text
+
+from tests.unit.conformance.yaml_values import plain_values, same
 
 
 def _both_ways(text: str) -> list[tuple[object, object]]:
@@ -30,18 +30,6 @@ def _both_ways(text: str) -> list[tuple[object, object]]:
     return pairs
 
 
-def _same(a: object, b: object) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(map(_same, a, b))
-    return a == b
-
-
 def test_every_sample_document_is_built_by_the_fast_path_as_pyyaml_builds_it(shared_dir):
     checked = 0
     for path in sorted((shared_dir / "samples").rglob("*.y*ml")):
@@ -54,7 +42,7 @@ def test_every_sample_document_is_built_by_the_fast_path_as_pyyaml_builds_it(sha
             continue
         for fast, slow in pairs:
             if fast is not manifests._NotPlain:
-                assert _same(fast, slow), path
+                assert same(fast, slow), path
                 checked += 1
     assert checked > 40
 
@@ -72,7 +60,7 @@ def test_every_sample_document_is_built_by_the_fast_path_as_pyyaml_builds_it(sha
 def test_plain_scalars_and_explicit_tags_build_alike(text):
     for fast, slow in _both_ways(text):
         assert fast is not manifests._NotPlain
-        assert _same(fast, slow)
+        assert same(fast, slow)
 
 
 @pytest.mark.parametrize("text", [
@@ -102,18 +90,10 @@ def test_errors_are_still_pyyamls_with_file_and_line(text, message):
         parse_text(text, "f.yaml")
 
 
-_plain_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text()
-    | st.floats(allow_nan=False, allow_infinity=False),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
-    max_leaves=20,
-)
-
-
 @settings(max_examples=200)
-@given(_plain_values, st.booleans())
+@given(plain_values, st.booleans())
 def test_any_dumped_value_is_read_back_alike(value, flow):
     text = yaml.safe_dump(value, default_flow_style=flow)
     for fast, slow in _both_ways(text):
         assert fast is not manifests._NotPlain
-        assert _same(fast, slow)
+        assert same(fast, slow)
