@@ -230,9 +230,11 @@ def _write_json(prepared, first, second, now, threshold, warnings, mode, out):
     except OSError:  # no writable temporary directory: one process does it all
         spool, first, second = None, (*first, *second), ()
 
-    def encoded(part):  # in the child
+    def encoded(part):  # in the child (here, when the child died: what it wrote is dropped)
         targets = prepared.adapt(part)
         fails = False
+        os.ftruncate(spool.fileno(), 0)
+        os.lseek(spool.fileno(), 0, os.SEEK_SET)
         with open(spool.fileno(), "w", encoding="utf-8", closefd=False) as entries:
             for report in prepared.evaluate(targets, now):
                 entries.write(render.encode_report(report, following=True))

@@ -148,3 +148,24 @@ def test_the_childs_entries_reach_a_file_or_pipe_as_they_reach_a_stream(many, tm
         written = target.read_bytes().removeprefix(b"before\n" if into == "appending file" else b"")
     assert done.returncode == 1, done.stderr
     assert written == expected.getvalue().encode()
+
+
+def test_a_child_that_dies_while_writing_leaves_the_document_whole(many, monkeypatch):
+    """The child is killed after writing some of its entries: this process evaluates its half
+    again, and what the child wrote is not in the document."""
+    import itertools
+    import os
+
+    _, evaluation = _sequential(many)
+    parent, written = os.getpid(), itertools.count()
+    encode = render.encode_report
+
+    def dies_in_the_child(report, following=False):
+        if os.getpid() != parent and next(written) == 20:
+            os._exit(9)  # entries of ~10 kB each: the first ones reached the file
+        return encode(report, following)
+
+    monkeypatch.setattr(render, "encode_report", dies_in_the_child)
+    out = io.StringIO()
+    assert main(["check", "-f", str(many), "-o", "json"], stdout=out) == 1
+    assert out.getvalue() == render.render_json(evaluation)
