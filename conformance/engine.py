@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from operator import itemgetter
 
 from conformance.accelerators import shared_workload_asks
 from conformance.catalogue import catalogue
@@ -24,7 +25,7 @@ from conformance.findings import Finding, Outcome, Result, Severity
 from conformance.profile import Profile
 from conformance.registry import Category, CheckSpec
 from conformance.report import Report, TargetRef
-from conformance.scope import ScopeKeys, outcome_memo
+from conformance.scope import PARTS, outcome_memo
 from conformance.shared import shared
 from conformance.waivers import NamespaceWaiver, is_waiver, timestamp, waivers_in
 from conformance.workload import ServingWorkload
@@ -193,6 +194,68 @@ def _judge(spec: CheckSpec, workload: ServingWorkload, facts: ClusterFacts, prof
     return shared_finding(spec.id, _CATEGORY_VALUES[spec.category], severity, outcome)
 
 
+class _Plan:
+    """How ``evaluate`` runs a profile's checks, worked out once per profile: the checks in
+    report order (``steps``), those that declare what they read grouped by ``reads`` (one memo
+    lookup finds the findings of a whole group), and the rest (``unscoped``), judged for
+    every workload.
+
+    A group's memo key starts with a number standing for (reads, its checks and their
+    severities): the memo is shared by the profiles of one parameters object, and two profiles
+    with the same group get the same number."""
+
+    __slots__ = ("groups", "parts", "profile", "steps", "unscoped")
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        specs = catalogue()
+        self.steps = tuple((specs[check_id], severity)
+                           for check_id, severity in profile.severities.items())
+        by_reads: dict[tuple[str, ...], list[int]] = {}
+        unscoped = []
+        for index, (spec, _) in enumerate(self.steps):
+            if spec.reads is None:
+                unscoped.append(index)
+            else:
+                by_reads.setdefault(spec.reads, []).append(index)
+        self.unscoped = tuple(unscoped)
+        # The parts any group reads, computed once per evaluation into a list; each group's
+        # key takes its parts from the list by position.
+        self.parts = tuple(dict.fromkeys(part for reads in by_reads for part in reads))
+        self.groups = tuple(
+            (_group_number(reads, tuple((self.steps[i][0].id, self.steps[i][1]) for i in indexes)),
+             itemgetter(*(self.parts.index(part) for part in reads)), tuple(indexes))
+            for reads, indexes in by_reads.items()
+        )
+
+
+_group_numbers: dict[tuple, int] = {}
+_next_group_number = iter(range(1 << 62))
+_plans: dict[int, _Plan] = {}
+MAX_PLANS = 64
+
+
+def _group_number(reads: tuple[str, ...], checks: tuple) -> int:
+    """A number for the group; never one another group had (the table is emptied when large,
+    and the numbers go on counting)."""
+    token = (reads, checks)
+    number = _group_numbers.get(token)
+    if number is None:
+        if len(_group_numbers) >= 4096:
+            _group_numbers.clear()
+        number = _group_numbers[token] = next(_next_group_number)
+    return number
+
+
+def _plan_of(profile: Profile) -> _Plan:
+    plan = _plans.get(id(profile))
+    if plan is None or plan.profile is not profile:
+        if len(_plans) >= MAX_PLANS:
+            _plans.clear()
+        plan = _plans[id(profile)] = _Plan(profile)
+    return plan
+
+
 def evaluate(
     workload: ServingWorkload,
     facts: ClusterFacts,
@@ -203,38 +266,50 @@ def evaluate(
 ) -> Report:
     """Run every check of ``profile`` on ``workload``; one finding per check. ``namespace_waivers``
     are the ConformanceWaivers known (any namespace: each covers only its own)."""
-    findings: list[Finding] = [
-        Finding(INPUT_CHECK, INPUT_CATEGORY, Result.ERROR, Severity.HIGH, message)
-        for message in _input_problems(workload.errors)
-    ]
+    plan = _plan_of(profile)
+    steps = plan.steps
     memo = shared(workload, facts, profile.parameters)
     asks = shared_workload_asks(memo)
     judged = outcome_memo(facts, profile.parameters)
-    scopes = ScopeKeys(memo)
-    in_use = judged.in_use()
-    specs = catalogue()
-    # Both are identities when nothing is assumed absent or no waiver is known: skip the calls.
+    # Skipped when nothing is assumed absent (an identity then).
     absent = facts.assumed_absent
-    waivers = bool(profile.spec.waivers or namespace_waivers)
-    for check_id, severity in profile.severities.items():
-        spec = specs[check_id]
-        reads = spec.reads
-        if reads is None or not in_use or (spec.accelerators_only and not asks):
-            finding = _judge(spec, workload, facts, profile, asks, severity, absent)
-        else:
-            # The finding of an earlier workload whose parts the check reads are equal.
-            key = (check_id, severity, scopes.key(reads))
+    findings: list[Finding | None] = [None] * len(steps)
+    parts = None
+    if judged.in_use():
+        try:
+            parts = [PARTS[name](memo) for name in plan.parts]
+        except TypeError:  # an unhashable part (odd input): judged without the memo
+            parts = None
+    for number, part_values, indexes in plan.groups:
+        found = key = None
+        if parts is not None:
+            # The findings of an earlier workload whose parts the group reads are equal.
+            key = (number, asks, part_values(parts))
             try:
-                finding = judged.get(key)
-            except TypeError:  # an unhashable part (odd input): judged without the memo
-                key, finding = None, None
-            if finding is None:
-                finding = _judge(spec, workload, facts, profile, asks, severity, absent)
-                if key is not None:
-                    judged.remember(key, finding)
-        if waivers and finding.result in _WAIVABLE:
-            finding = apply_waiver(finding, workload, profile, now, namespace_waivers)
-        findings.append(finding)
+                found = judged.get(key)
+            except TypeError:  # an unhashable part value: judged without the memo
+                key = None
+        if found is None:
+            found = tuple(_judge(steps[i][0], workload, facts, profile, asks, steps[i][1], absent)
+                          for i in indexes)
+            if key is not None:
+                judged.remember(key, found)
+        for index, finding in zip(indexes, found, strict=True):
+            findings[index] = finding
+    for index in plan.unscoped:
+        spec, severity = steps[index]
+        findings[index] = _judge(spec, workload, facts, profile, asks, severity, absent)
+    if profile.spec.waivers or namespace_waivers:
+        findings = [
+            apply_waiver(finding, workload, profile, now, namespace_waivers)
+            if finding.result in _WAIVABLE else finding
+            for finding in findings
+        ]
+    if workload.errors:
+        findings[:0] = [
+            Finding(INPUT_CHECK, INPUT_CATEGORY, Result.ERROR, Severity.HIGH, message)
+            for message in _input_problems(workload.errors)
+        ]
     return Report(
         target=TargetRef(
             workload.api_version, workload.kind, workload.namespace, workload.name, workload.uid

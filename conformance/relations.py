@@ -23,6 +23,7 @@ from conformance.facts import (
     SelectingObject,
     ServingRuntimeFacts,
 )
+from conformance.shared import Shared
 from conformance.workload import (
     NodeSelectorRequirement,
     PodTemplate,
@@ -98,6 +99,11 @@ def autoscalers_naming(
 def autoscalers_for(workload: ServingWorkload, facts: ClusterFacts) -> tuple[AutoscalerFacts, ...]:
     """The autoscalers that actually scale the workload (their target resolves)."""
     return tuple(a for a in autoscalers_naming(workload, facts) if target_resolves(a, workload))
+
+
+def shared_autoscalers_for(memo: Shared) -> tuple[AutoscalerFacts, ...]:
+    """``autoscalers_for`` of the evaluation's workload, once per evaluation."""
+    return memo.value("autoscalers_for", autoscalers_for, memo.workload, memo.facts)
 
 
 def orphan_autoscalers(

@@ -14,7 +14,7 @@ from conformance.findings import Finding, Result, Severity
 
 _RESULT_VALUES = tuple(result.value for result in Result)
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TargetRef:
     api_version: str
     kind: str
@@ -36,7 +36,7 @@ class TargetRef:
         return f"{self.kind} {where}{self.name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Report:
     target: TargetRef
     profile: str

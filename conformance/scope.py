@@ -17,17 +17,16 @@ any fact changes, so nothing judged against old facts is reused. Bounded: emptie
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Hashable
 from typing import Any
 
 from conformance.facts import ClusterFacts
 from conformance.parameters import Parameters
 from conformance.relations import (
-    autoscalers_for,
     disruption_budgets_for,
     namespace_of,
     serving_runtime_for,
+    shared_autoscalers_for,
 )
 from conformance.shared import Shared
 from conformance.workload import Container, PodTemplate
@@ -64,49 +63,33 @@ class Shape:
 
 
 _interned: dict[Shape, Shape] = {}
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
-def _field_names(cls: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return names
+# The shape of a container and of a pod template: every field but the template's labels (only
+# lookups in the facts read them, a Service or PDB selecting the pods: parts that need them name
+# them separately), dicts as their items in order (order shows in messages). Written out field
+# by field, which is several times cheaper than walking the dataclass fields;
+# ``tests/unit/conformance/test_outcome_memo.py`` changes every field of both classes and
+# requires a different shape, so a field added to either and left out here fails it.
+def _container_shape(c: Container) -> tuple:
+    return (c.name, c.image, tuple(c.requests.items()), tuple(c.limits.items()), c.claims,
+            c.ports, c.readiness_probe, c.liveness_probe, c.startup_probe, c.path)
 
 
-# PodTemplate fields that only lookups in the facts read (a Service or PDB selecting the
-# pods): parts that need them name them separately (``template_labels``).
-_LOOKUP_ONLY = frozenset({"labels"})
-
-
-def _frozen(value: Any) -> Any:
-    """A field value made hashable: a dict as its items in order (order shows in messages),
-    containers as their fields. The other values of a template are hashable dataclasses
-    (probes, ports, tolerations, ...) or plain values; anything unhashable that is left makes
-    hashing the key fail, and the check is judged without the memo."""
-    kind = type(value)
-    if kind is dict:
-        return (dict, tuple(value.items()))
-    if kind is tuple and value and type(value[0]) is Container:
-        return tuple(
-            tuple(_frozen(getattr(c, name)) for name in _field_names(Container)) for c in value
-        )
-    return value
-
-
-def template_shape(template: PodTemplate) -> tuple:
+def template_shape(t: PodTemplate) -> tuple:
     """Every field of the template but its labels, hashable."""
-    return tuple(
-        _frozen(getattr(template, name))
-        for name in _field_names(PodTemplate) if name not in _LOOKUP_ONLY
+    return (
+        t.role, tuple(map(_container_shape, t.containers)),
+        tuple(map(_container_shape, t.init_containers)), t.pods_per_replica,
+        tuple(t.annotations.items()), tuple(t.node_selector.items()), t.required_node_terms,
+        t.tolerations, t.runtime_class_name, t.scheduler_name, t.resource_claims,
+        t.serving_container, t.serves_traffic, t.path, t.scheduling_group,
     )
 
 
-def _interned_shape(value: tuple) -> Shape | None:
-    try:
-        shape = Shape(value)
-    except TypeError:  # something unhashable in the input: no memo for this workload
-        return None
+def _interned_shape(value: tuple) -> Shape:
+    """The interned ``Shape`` of ``value``; ``TypeError`` when something in it is unhashable."""
+    shape = Shape(value)
     found = _interned.get(shape)
     if found is not None:
         return found
@@ -119,8 +102,8 @@ def _interned_shape(value: tuple) -> Shape | None:
 # --- the parts a check may read ---------------------------------------------------------------
 
 
-def _templates(memo: Shared) -> Shape | None:
-    return _interned_shape(tuple(template_shape(t) for t in memo.workload.pod_templates))
+def _templates(memo: Shared) -> Shape:
+    return _interned_shape(tuple(map(template_shape, memo.workload.pod_templates)))
 
 
 def _template_labels(memo: Shared) -> tuple:
@@ -142,9 +125,9 @@ def _scaling(memo: Shared) -> tuple:
     return (workload.replicas, workload.autoscaler)
 
 
-def _autoscalers(memo: Shared) -> tuple:
-    # Autoscaler facts are hashable values; equal ones scale (and read) alike.
-    return autoscalers_for(memo.workload, memo.facts)
+def _autoscalers(memo: Shared) -> tuple[int, ...]:
+    # Objects of the facts value that holds the memo, so their identities are stable.
+    return tuple(map(id, shared_autoscalers_for(memo)))
 
 
 def _disruption_budgets(memo: Shared) -> tuple[int, ...]:
@@ -191,32 +174,6 @@ PARTS: dict[str, Callable[[Shared], Hashable]] = {
     # The target's own readiness.
     "readiness": _readiness,
 }
-
-
-class ScopeKeys:
-    """The scope keys of one evaluation: each part computed at most once, each key built once
-    per distinct ``reads``."""
-
-    __slots__ = ("keys", "memo", "parts")
-
-    def __init__(self, memo: Shared) -> None:
-        self.memo = memo
-        self.parts: dict[str, Hashable] = {}
-        self.keys: dict[tuple[str, ...], tuple] = {}
-
-    def key(self, reads: tuple[str, ...]) -> tuple:
-        """The values of the ``reads`` parts of the evaluation's input."""
-        key = self.keys.get(reads)
-        if key is None:
-            key = self.keys[reads] = tuple(self._part(name) for name in reads)
-        return key
-
-    def _part(self, name: str) -> Hashable:
-        try:
-            return self.parts[name]
-        except KeyError:
-            value = self.parts[name] = PARTS[name](self.memo)
-            return value
 
 
 class OutcomeMemo:

@@ -22,6 +22,7 @@ from conformance.relations import (
     autoscalers_naming,
     disruption_budgets_for,
     namespace_of,
+    shared_autoscalers_for,
     target_resolves,
 )
 from conformance.shared import shared
@@ -70,9 +71,13 @@ def _external_scaler(autoscaler: AutoscalerFacts) -> Scaler:
     )
 
 
-def scalers_of(workload: ServingWorkload, facts: ClusterFacts) -> tuple[Scaler, ...]:
+def scalers_of(
+    workload: ServingWorkload, facts: ClusterFacts,
+    found: tuple[AutoscalerFacts, ...] | None = None,
+) -> tuple[Scaler, ...]:
     """Every source of replica bounds: inline autoscaler (or bare spec bounds), then the
-    external autoscalers that target the workload when the facts know them."""
+    external autoscalers that target the workload when the facts know them (``found``, when
+    the caller has ``autoscalers_for`` already)."""
     scalers = []
     replicas = workload.replicas
     autoscaler = workload.autoscaler
@@ -94,7 +99,9 @@ def scalers_of(workload: ServingWorkload, facts: ClusterFacts) -> tuple[Scaler, 
             )
         )
     if facts.knows(FactClass.AUTOSCALERS):
-        scalers.extend(_external_scaler(a) for a in autoscalers_for(workload, facts))
+        if found is None:
+            found = autoscalers_for(workload, facts)
+        scalers.extend(_external_scaler(a) for a in found)
     return tuple(scalers)
 
 
@@ -102,7 +109,8 @@ def _scalers(
     workload: ServingWorkload, facts: ClusterFacts, params: Parameters
 ) -> tuple[Scaler, ...]:
     """``scalers_of``, once per evaluation."""
-    return shared(workload, facts, params).value("scalers", scalers_of, workload, facts)
+    memo = shared(workload, facts, params)
+    return memo.value("scalers", scalers_of, workload, facts, shared_autoscalers_for(memo))
 
 
 def _naming(
@@ -163,9 +171,7 @@ def scaling_autoscaler(
     )
     if not facts.knows(FactClass.AUTOSCALERS):
         return skipped(_UNKNOWN_AUTOSCALERS)
-    found = shared(workload, facts, params).value(
-        "autoscalers_for", autoscalers_for, workload, facts
-    )
+    found = shared_autoscalers_for(shared(workload, facts, params))
     if found:
         return passed(f"scaled by {quoted(_external_scaler(a).label for a in found)}")
     targets = (
