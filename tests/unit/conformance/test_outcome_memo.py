@@ -17,9 +17,19 @@ import pytest
 from conformance import scope
 from conformance.engine import evaluate, prepare_objects
 from conformance.facts import ClusterFacts
-from conformance.profile import builtin_profile
+from conformance.findings import Severity
+from conformance.profile import CheckSetting, Profile, Spec, builtin_profile
 from conformance.scope import MAX_MEMO_ENTRIES, OutcomeMemo, outcome_memo
-from conformance.workload import PodTemplate, ServingWorkload
+from conformance.workload import (
+    Container,
+    NodeSelectorRequirement,
+    PodTemplate,
+    Port,
+    Probe,
+    ResourceClaimRef,
+    ServingWorkload,
+    Toleration,
+)
 from tests.conftest import REPO_ROOT
 from tests.unit.conformance.test_samples_corpus import load_objects
 
@@ -198,3 +208,61 @@ def test_the_memo_steps_aside_while_it_finds_little_and_probes_now_and_then(monk
     for _ in range(200):
         memo.get("k")
     assert all(memo.in_use() for _ in range(8))
+
+
+# A value for every field of a container and of a pod template that differs from BASE's.
+CONTAINER_CHANGES = {
+    "name": "other", "image": "other:1", "requests": {"cpu": "2"}, "limits": {"nvidia.com/gpu": "2"},
+    "claims": ("gpu",), "ports": (Port(9000, "metrics"),),
+    "readiness_probe": Probe("httpGet", "/ready"), "liveness_probe": Probe("tcpSocket"),
+    "startup_probe": Probe("grpc"), "path": "spec.other",
+}
+TEMPLATE_CHANGES = {
+    "role": "worker", "containers": (Container("extra"),), "init_containers": (Container("init"),),
+    "pods_per_replica": 3, "annotations": {"a": "b"}, "node_selector": {"pool": "gpu"},
+    "required_node_terms": ((NodeSelectorRequirement("zone", "Exists"),),),
+    "tolerations": (Toleration("nvidia.com/gpu", "Exists"),), "runtime_class_name": "nvidia",
+    "scheduler_name": "volcano", "resource_claims": (ResourceClaimRef("gpu"),),
+    "serving_container": "main", "serves_traffic": False, "path": "spec.other",
+    "scheduling_group": "group",
+}
+BASE_CONTAINER = Container("main", image="vllm:1", requests={"nvidia.com/gpu": "1"})
+BASE_TEMPLATE = PodTemplate("pod", containers=(BASE_CONTAINER,), labels={"app": "a"})
+
+
+def test_the_template_shape_holds_every_field_but_the_labels():
+    # A field left out of the shape would let two templates that differ in it share findings.
+    assert TEMPLATE_CHANGES.keys() == {f.name for f in dataclasses.fields(PodTemplate)} - {"labels"}
+    assert CONTAINER_CHANGES.keys() == {f.name for f in dataclasses.fields(Container)}
+    base = scope.template_shape(BASE_TEMPLATE)
+    assert scope.template_shape(dataclasses.replace(BASE_TEMPLATE, labels={"app": "b"})) == base
+    for name, value in TEMPLATE_CHANGES.items():
+        changed = dataclasses.replace(BASE_TEMPLATE, **{name: value})
+        assert scope.template_shape(changed) != base, name
+    for name, value in CONTAINER_CHANGES.items():
+        container = dataclasses.replace(BASE_CONTAINER, **{name: value})
+        for where in ("containers", "init_containers"):
+            changed = dataclasses.replace(BASE_TEMPLATE, **{where: (container,)})
+            assert scope.template_shape(changed) != scope.template_shape(
+                dataclasses.replace(BASE_TEMPLATE, **{where: (BASE_CONTAINER,)})), (where, name)
+
+
+def test_profiles_sharing_a_memo_keep_their_own_severities_and_checks():
+    workloads, facts = bench_corpus()
+    facts = dataclasses.replace(facts)
+
+    def only(*checks):
+        # Profiles of one parameters object: they share the memo of a facts value.
+        return Profile("p", Spec(include_all_checks=False, checks=checks))
+
+    profiles = [only(CheckSetting("gpu-limits", severity=Severity.LOW)),
+                only(CheckSetting("gpu-limits", severity=Severity.CRITICAL)),
+                only(CheckSetting("gpu-limits"), CheckSetting("gpu-toleration")),
+                only(CheckSetting("gpu-toleration"))]
+    assert len({id(p.parameters) for p in profiles}) == 1
+    for workload in workloads[:6]:
+        for profile in profiles:
+            with_shared_memo = evaluate(workload, facts, profile, NOW)
+            alone = evaluate(workload, dataclasses.replace(facts), profile, NOW)
+            assert with_shared_memo == alone
+            assert [f.check for f in with_shared_memo.results] == list(profile.severities)
