@@ -77,6 +77,22 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None,
             _silence_stdout()
         streams.stderr.write("kaico: the output was closed before all of it was written\n")
         return EXIT_UNUSABLE
+    except OSError as error:
+        # The system refused a read or write the command needed (the output's disk is full, an
+        # I/O error): what was asked could not be done, which is not a failed check.
+        if streams.stdout is sys.stdout and not _flushes(sys.stdout):
+            _silence_stdout()
+        where = f" ({error.filename})" if error.filename else ""
+        streams.stderr.write(f"kaico: {error.strerror or error}{where}\n")
+        return EXIT_UNUSABLE
+
+
+def _flushes(stream: TextIO) -> bool:
+    try:
+        stream.flush()
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _silence_stdout() -> None:

@@ -122,6 +122,20 @@ def test_an_output_closed_early_ends_with_exit_2_and_one_line_not_a_traceback(ma
     assert error == "kaico: the output was closed before all of it was written\n"
 
 
+@pytest.mark.parametrize("output", ["json", "table", "sarif"])
+def test_an_output_on_a_full_disk_ends_with_exit_2_and_one_line_not_a_traceback(many, output):
+    """/dev/full refuses every write with ENOSPC, as a full disk does: the checks may have
+    passed or failed, but what was asked (the report) could not be written."""
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "kaico.cli", "check", "-f", str(many), "-o", output],
+                              stdout=full, stderr=subprocess.PIPE, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.decode() == "kaico: No space left on device\n"
+
+
 @pytest.mark.parametrize("into", ["file", "appending file", "pipe"])
 def test_the_childs_entries_reach_a_file_or_pipe_as_they_reach_a_stream(many, tmp_path, into):
     """Written to a file (or a pipe) the child's entries are copied by the kernel (sendfile,
