@@ -15,8 +15,8 @@ deleted ones are dropped), and when a later listing is complete, it sends a DELE
 every object it had shown that the listing no longer holds, after the listing's own events. kopf
 then forgets them from its indexes as for a real deletion, and kaico's handlers run as for one.
 The DELETED body holds what the handlers read of a deleted object: apiVersion, kind,
-namespace, name, uid and the last resourceVersion seen, plus what a kind's ``keep`` function
-names, and the annotation ``MADE_UP`` (``made_up(body)``: the deletion itself was not seen).
+namespace, name, uid and the last resourceVersion seen, and the annotation ``MADE_UP`` (for
+whoever reads kopf's debug log: the deletion itself was not seen).
 ConformanceReports never reach this wrapper as objects: kaico's report mirror receives them
 below it (``kaico.runtime.kopf_memory``) and replaces its set at each listing itself.
 
@@ -28,21 +28,18 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 logger = logging.getLogger("kaico.runtime.kopf_relist")
 
-# What one watched object's DELETED event is made from: namespace, name, resourceVersion, and
-# the kind's kept fields (or None).
-Shown = tuple[str | None, str | None, str | None, dict[str, Any] | None]
+# What one watched object's DELETED event is made from: namespace, name, resourceVersion.
+Shown = tuple[str | None, str | None, str | None]
 
 # The annotation that marks a made-up DELETED event's body (never written to any object).
 MADE_UP = "kaico.dev/deleted-while-unwatched"
 
 _INSTALLED: list[bool] = []
-# (API group, kind) -> what else a made-up DELETED body of that kind carries (top-level fields).
-_KEEP: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
 class StreamMemory:
@@ -62,11 +59,10 @@ class StreamMemory:
             return
         self.api_version = str(obj.get("apiVersion") or self.api_version)
         self.kind = str(obj.get("kind") or self.kind)
-        keep = _KEEP.get((self.api_version.rpartition("/")[0], self.kind))
         namespace = metadata.get("namespace")
         (self.shown if into is None else into)[metadata["uid"]] = (
             sys.intern(namespace) if isinstance(namespace, str) else None, metadata.get("name"),
-            metadata.get("resourceVersion"), keep(obj) if keep is not None else None)
+            metadata.get("resourceVersion"))
 
     def forget(self, obj: Any) -> None:
         metadata = obj.get("metadata") if isinstance(obj, dict) else None
@@ -80,22 +76,14 @@ class StreamMemory:
         return [self.deleted_event(uid, shown) for uid, shown in sorted(gone, key=_order)]
 
     def deleted_event(self, uid: str, shown: Shown) -> dict[str, Any]:
-        namespace, name, version, kept = shown
+        namespace, name, version = shown
         metadata: dict[str, Any] = {"name": name, "uid": uid, "annotations": {MADE_UP: "true"}}
         if namespace is not None:
             metadata["namespace"] = namespace
         if version is not None:
             metadata["resourceVersion"] = version
-        body: dict[str, Any] = {**(kept or {}), "apiVersion": self.api_version, "kind": self.kind,
-                                "metadata": metadata}
-        return {"type": "DELETED", "object": body}
-
-
-def made_up(body: Any) -> bool:
-    """Whether a DELETED event's body is one a relist implied (the deletion itself was not seen)."""
-    metadata = body.get("metadata") if isinstance(body, Mapping) else None
-    annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
-    return isinstance(annotations, Mapping) and annotations.get(MADE_UP) == "true"
+        return {"type": "DELETED",
+                "object": {"apiVersion": self.api_version, "kind": self.kind, "metadata": metadata}}
 
 
 def _order(item: tuple[str, Shown]) -> tuple[str, str]:
@@ -139,11 +127,9 @@ def _reporting_deletions(continuous_watch: Callable[..., AsyncIterator[Any]],
     return watch
 
 
-def install(keep: Mapping[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] | None = None) -> bool:
+def install() -> bool:
     """Wrap kopf's ``continuous_watch`` (once); False when kopf's internals are not the expected
-    ones (then a relist implies no deletion, as in kopf itself). ``keep``: (API group, kind) ->
-    the top-level fields a made-up DELETED body of that kind carries besides its metadata."""
-    _KEEP.update(keep or {})
+    ones (then a relist implies no deletion, as in kopf itself)."""
     if _INSTALLED:
         return _INSTALLED[0]
     try:
