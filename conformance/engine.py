@@ -25,7 +25,7 @@ from conformance.findings import Finding, Outcome, Result, Severity
 from conformance.profile import Profile
 from conformance.registry import Category, CheckSpec
 from conformance.report import Report, TargetRef
-from conformance.scope import PARTS, outcome_memo
+from conformance.scope import PARTS, SeenOnce, outcome_memo
 from conformance.shared import shared
 from conformance.waivers import NamespaceWaiver, is_waiver, timestamp, waivers_in
 from conformance.workload import ServingWorkload
@@ -45,6 +45,7 @@ MAX_INPUT_FINDINGS = 8
 MAX_SHARED_FINDINGS = 4096
 _shared_findings: dict[tuple, Finding] = {}
 _shared_findings_emptied = 0
+_shared_findings_offered = SeenOnce()
 
 
 def shared_findings_emptied() -> int:
@@ -53,7 +54,8 @@ def shared_findings_emptied() -> int:
 
 
 def shared_finding(check_id: str, category: str, severity: Severity, outcome: Outcome) -> Finding:
-    """The finding of ``outcome``, the same object as an equal one built before."""
+    """The finding of ``outcome``, the same object as an equal one built before (kept in the
+    table the second time it is built: a finding that names its workload is built once)."""
     properties = outcome.properties
     key = (check_id, category, severity, outcome.result, outcome.message,
            tuple(properties.items()) if properties else ())
@@ -63,14 +65,14 @@ def shared_finding(check_id: str, category: str, severity: Severity, outcome: Ou
         return Finding(check_id, category, outcome.result, severity, outcome.message,
                        properties=dict(properties))
     if finding is None:
-        if len(_shared_findings) >= MAX_SHARED_FINDINGS:
-            global _shared_findings_emptied
-            _shared_findings_emptied += 1
-            _shared_findings.clear()
-        finding = _shared_findings[key] = Finding(
-            check_id, category, outcome.result, severity, outcome.message,
-            properties=dict(properties),
-        )
+        finding = Finding(check_id, category, outcome.result, severity, outcome.message,
+                          properties=dict(properties))
+        if _shared_findings_offered.again(hash(key)):
+            if len(_shared_findings) >= MAX_SHARED_FINDINGS:
+                global _shared_findings_emptied
+                _shared_findings_emptied += 1
+                _shared_findings.clear()
+            _shared_findings[key] = finding
     return finding
 
 

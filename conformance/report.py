@@ -7,7 +7,7 @@ ConformanceReport status; change it only compatibly.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from conformance.catalogue import catalogue
 from conformance.findings import Finding, Result, Severity
@@ -45,14 +45,16 @@ class Report:
     observed_generation: int | None = None
     # Where the target came from (a file and document index on the CLI).
     source: str | None = None
-    summary: dict[str, int] = field(init=False)
 
-    def __post_init__(self) -> None:
+    @property
+    def summary(self) -> dict[str, int]:
+        """How many findings of each result (every result named, zero or not). Counted when
+        asked: a report kept is one object less for the garbage collector to walk."""
         counts = dict.fromkeys(_RESULT_VALUES, 0)
         for finding in self.results:
             # A StrEnum member finds the entry of its value.
             counts[finding.result] += 1
-        object.__setattr__(self, "summary", counts)
+        return counts
 
     @property
     def blocking(self) -> tuple[Finding, ...]:

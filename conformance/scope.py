@@ -41,6 +41,31 @@ PROBE_EVERY = 16
 RECENT_LOOKUPS = 8192
 # Parameters objects a facts value keeps memos for (profiles evaluated against it).
 MAX_MEMO_PARAMETERS = 8
+# Hashes a ``SeenOnce`` keeps (plain ints: nothing for the garbage collector to walk).
+MAX_SEEN_ONCE = 65536
+
+
+class SeenOnce:
+    """The hashes of keys seen once: a table admits a key the second time it is offered, so a
+    key that never comes back (a workload unlike any other) costs an int in a set instead of
+    an entry. What a table holds lives long, and the garbage collector walks every long-lived
+    object on each full collection: a fleet without copies filled the tables with one-off keys
+    and paid for them there (docs/benchmarks.md). Bounded: emptied when full."""
+
+    __slots__ = ("hashes",)
+
+    def __init__(self) -> None:
+        self.hashes: set[int] = set()
+
+    def again(self, key_hash: int) -> bool:
+        """Whether a key of this hash was offered before (and note it if not)."""
+        hashes = self.hashes
+        if key_hash in hashes:
+            return True
+        if len(hashes) >= MAX_SEEN_ONCE:
+            hashes.clear()
+        hashes.add(key_hash)
+        return False
 
 
 class Shape:
@@ -63,6 +88,7 @@ class Shape:
 
 
 _interned: dict[Shape, Shape] = {}
+_interned_offered = SeenOnce()
 
 
 # The shape of a container and of a pod template: every field but the template's labels (only
@@ -88,14 +114,16 @@ def template_shape(t: PodTemplate) -> tuple:
 
 
 def _interned_shape(value: tuple) -> Shape:
-    """The interned ``Shape`` of ``value``; ``TypeError`` when something in it is unhashable."""
+    """The interned ``Shape`` of ``value`` (interned the second time it is seen);
+    ``TypeError`` when something in it is unhashable."""
     shape = Shape(value)
     found = _interned.get(shape)
     if found is not None:
         return found
-    if len(_interned) >= MAX_MEMO_ENTRIES:
-        _interned.clear()
-    _interned[shape] = shape
+    if _interned_offered.again(shape.hash):
+        if len(_interned) >= MAX_MEMO_ENTRIES:
+            _interned.clear()
+        _interned[shape] = shape
     return shape
 
 
@@ -177,17 +205,18 @@ PARTS: dict[str, Callable[[Shared], Hashable]] = {
 
 
 class OutcomeMemo:
-    """Findings by (check, severity, scope key), in two generations: ``recent`` takes every new
-    finding and is emptied when full; a finding found there again moves to ``reused``, which a
-    stream of one-off findings (workloads unlike any other) therefore cannot empty. Each holds at
-    most ``MAX_MEMO_ENTRIES``."""
+    """Findings by (check group, scope key), in two generations: ``recent`` takes a new entry
+    the second time it is offered (``SeenOnce``) and is emptied when full; an entry found there
+    again moves to ``reused``, which a stream of one-off entries (workloads unlike any other)
+    therefore cannot empty. Each holds at most ``MAX_MEMO_ENTRIES``."""
 
-    __slots__ = ("evaluations", "hits", "lookups", "params", "recent", "reused")
+    __slots__ = ("evaluations", "hits", "lookups", "offered", "params", "recent", "reused")
 
     def __init__(self, params: Parameters) -> None:
         self.params = params
         self.recent: dict[Hashable, Any] = {}
         self.reused: dict[Hashable, Any] = {}
+        self.offered = SeenOnce()
         self.evaluations = self.lookups = self.hits = 0
 
     def in_use(self) -> bool:
@@ -214,7 +243,9 @@ class OutcomeMemo:
         return found
 
     def remember(self, key: Hashable, value: Any) -> None:
-        _bounded_set(self.recent, key, value)
+        """Keep ``value`` under ``key`` if the key was offered before."""
+        if self.offered.again(hash(key)):
+            _bounded_set(self.recent, key, value)
 
     def __len__(self) -> int:
         return len(self.recent) + len(self.reused)

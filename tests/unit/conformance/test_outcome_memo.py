@@ -166,7 +166,8 @@ def test_clones_share_one_judgement_per_check():
 def test_a_new_facts_value_starts_with_an_empty_memo():
     workloads, facts = bench_corpus()
     profile = builtin_profile()
-    evaluate(workloads[0], facts, profile, NOW)
+    for _ in range(2):  # an entry is kept the second time it is offered
+        evaluate(workloads[0], facts, profile, NOW)
     assert outcome_memo(facts, profile.parameters)
     untainted = dataclasses.replace(
         facts, nodes=tuple(dataclasses.replace(n, taints=()) for n in facts.nodes))
@@ -204,6 +205,7 @@ def test_the_memo_steps_aside_while_it_finds_little_and_probes_now_and_then(monk
         memo.get(("never", index))
     used = [memo.in_use() for _ in range(8)]
     assert used.count(True) == 2
+    memo.remember("k", "finding")
     memo.remember("k", "finding")
     for _ in range(200):
         memo.get("k")
@@ -266,3 +268,11 @@ def test_profiles_sharing_a_memo_keep_their_own_severities_and_checks():
             alone = evaluate(workload, dataclasses.replace(facts), profile, NOW)
             assert with_shared_memo == alone
             assert [f.check for f in with_shared_memo.results] == list(profile.severities)
+
+
+def test_the_memo_keeps_an_entry_the_second_time_it_is_offered():
+    memo = OutcomeMemo(builtin_profile().parameters)
+    memo.remember(("group", "shape"), "findings")
+    assert memo.get(("group", "shape")) is None and not memo
+    memo.remember(("group", "shape"), "findings")
+    assert memo.get(("group", "shape")) == "findings"

@@ -34,6 +34,7 @@ def no_limit_workload(name, namespace="ml"):
 
 def test_two_workloads_of_one_shape_share_their_findings_but_not_their_targets():
     profile = builtin_profile()
+    evaluate(workload("seen", "ns-0"), ClusterFacts(), profile, NOW)  # kept when built again
     first = evaluate(workload("a", "ns-1"), ClusterFacts(), profile, NOW)
     second = evaluate(workload("b", "ns-2"), ClusterFacts(), profile, NOW)
     assert first.results == second.results
@@ -44,7 +45,9 @@ def test_two_workloads_of_one_shape_share_their_findings_but_not_their_targets()
 
 def test_findings_that_differ_in_any_field_are_not_shared():
     outcome = Outcome(Result.FAIL, "m", {"k": "v"})
+    first = shared_finding("c", "gpu", Severity.HIGH, outcome)
     base = shared_finding("c", "gpu", Severity.HIGH, outcome)
+    assert base == first
     assert shared_finding("c", "gpu", Severity.HIGH, Outcome(Result.FAIL, "m", {"k": "v"})) is base
     others = [
         shared_finding("d", "gpu", Severity.HIGH, outcome),
@@ -82,7 +85,8 @@ def test_an_unhashable_property_value_is_reported_unshared_instead_of_failing():
 def test_the_shared_findings_are_bounded_and_count_how_often_they_were_emptied():
     emptied = engine.shared_findings_emptied()
     for index in range(engine.MAX_SHARED_FINDINGS + 10):
-        shared_finding("c-bound", "gpu", Severity.HIGH, Outcome(Result.PASS, f"m{index}"))
+        for _ in range(2):  # kept the second time
+            shared_finding("c-bound", "gpu", Severity.HIGH, Outcome(Result.PASS, f"m{index}"))
         assert len(engine._shared_findings) <= engine.MAX_SHARED_FINDINGS
     assert engine.shared_findings_emptied() >= emptied + 1
 
@@ -161,7 +165,17 @@ def test_a_waiver_leaves_a_passing_finding_as_it_is_and_shared():
             }],
         },
     })
+    evaluate(workload("seen"), ClusterFacts(), profile, NOW)  # kept when built again
     (waived,) = evaluate(workload("waived"), ClusterFacts(), profile, NOW).results
     (other,) = evaluate(workload("other"), ClusterFacts(), profile, NOW).results
     assert waived.result is Result.PASS and not waived.waived and "PLAT-9" not in waived.message
     assert waived is other
+
+
+def test_a_finding_built_once_is_not_kept_and_one_built_again_is():
+    # A finding that names its workload comes once: keeping it would only grow the table.
+    outcome = Outcome(Result.FAIL, "names model-once only")
+    shared_finding("c-once", "gpu", Severity.HIGH, outcome)
+    assert not any(key[0] == "c-once" for key in engine._shared_findings)
+    again = shared_finding("c-once", "gpu", Severity.HIGH, outcome)
+    assert shared_finding("c-once", "gpu", Severity.HIGH, outcome) is again
