@@ -2,9 +2,9 @@
 
 Real fleets run many copies of one chart: the same pod template and scaling configuration
 under other names, namespaces and labels. A check declares the parts of its input it reads
-(``@check(reads=...)``, names from ``PARTS``); the engine keys the check's finding on the values
-of exactly those parts, so a copy that differs only elsewhere reuses the finding instead of
-judging again. A part covers what the check reads through the facts too: ``autoscalers`` is the
+(``@check(reads=...)``, names from ``PARTS``); the engine keys the findings of the checks that
+read the same parts on the values of exactly those parts (one lookup per such group), so a copy
+that differs only elsewhere reuses the findings instead of judging again. A part covers what the check reads through the facts too: ``autoscalers`` is the
 autoscalers that scale the workload, not the name and namespace they were found by.
 
 Correctness rests on two rules. A check that reads a field of the workload must name a part
@@ -12,7 +12,8 @@ that holds it (a message naming the workload's namespace reads ``namespace``); t
 corpus of clones and near-clones (``tests/unit/conformance/test_outcome_memo.py``) compares
 every finding with one judged without the memo. And the memo lives on the facts value
 (``ClusterFacts.derived``), per parameters object: the operator builds a new facts value when
-any fact changes, so nothing judged against old facts is reused. Bounded: emptied when full.
+any fact changes, so nothing judged against old facts is reused. Bounded: emptied when full,
+and an entry is kept only the second time it is offered (``SeenOnce``).
 """
 
 from __future__ import annotations
