@@ -25,7 +25,7 @@ from conformance.findings import Finding, Outcome, Result, Severity
 from conformance.profile import Profile
 from conformance.registry import Category, CheckSpec
 from conformance.report import Report, TargetRef
-from conformance.scope import PARTS, SeenOnce, outcome_memo
+from conformance.scope import PARTS, SeenOnce, kept_by_identity, outcome_memo
 from conformance.shared import shared
 from conformance.waivers import NamespaceWaiver, is_waiver, timestamp, waivers_in
 from conformance.workload import ServingWorkload
@@ -206,10 +206,9 @@ class _Plan:
     severities): the memo is shared by the profiles of one parameters object, and two profiles
     with the same group get the same number."""
 
-    __slots__ = ("groups", "parts", "profile", "steps", "unscoped")
+    __slots__ = ("groups", "parts", "steps", "unscoped")
 
     def __init__(self, profile: Profile) -> None:
-        self.profile = profile
         specs = catalogue()
         self.steps = tuple((specs[check_id], severity)
                            for check_id, severity in profile.severities.items())
@@ -233,7 +232,7 @@ class _Plan:
 
 _group_numbers: dict[tuple, int] = {}
 _next_group_number = iter(range(1 << 62))
-_plans: dict[int, _Plan] = {}
+_plans: dict[int, tuple[Profile, _Plan]] = {}
 MAX_PLANS = 64
 
 
@@ -250,12 +249,7 @@ def _group_number(reads: tuple[str, ...], checks: tuple) -> int:
 
 
 def _plan_of(profile: Profile) -> _Plan:
-    plan = _plans.get(id(profile))
-    if plan is None or plan.profile is not profile:
-        if len(_plans) >= MAX_PLANS:
-            _plans.clear()
-        plan = _plans[id(profile)] = _Plan(profile)
-    return plan
+    return kept_by_identity(_plans, profile, _Plan, MAX_PLANS)
 
 
 def evaluate(

@@ -258,13 +258,20 @@ def _bounded_set(table: dict[Hashable, Any], key: Hashable, value: Any) -> None:
     table[key] = value
 
 
+def kept_by_identity(table: dict[int, tuple[Any, Any]], owner: object,
+                     build: Callable[[object], Any], limit: int) -> Any:
+    """``build(owner)``, kept in ``table`` by the identity of ``owner`` (at most ``limit``
+    entries: emptied when full). The entry holds ``owner``, so the identity it is found by
+    cannot be reused by another object while it is kept."""
+    entry = table.get(id(owner))
+    if entry is None or entry[0] is not owner:
+        if len(table) >= limit:
+            table.clear()
+        entry = table[id(owner)] = (owner, build(owner))
+    return entry[1]
+
+
 def outcome_memo(facts: ClusterFacts, params: Parameters) -> OutcomeMemo:
-    """The memo of what was judged against ``facts`` with ``params``. It holds ``params``, so
-    the identity it is found by cannot be reused by another object while it lives."""
-    memos = facts.derived.setdefault("outcomes", {})
-    memo = memos.get(id(params))
-    if memo is None or memo.params is not params:
-        if len(memos) >= MAX_MEMO_PARAMETERS:
-            memos.clear()
-        memo = memos[id(params)] = OutcomeMemo(params)
-    return memo
+    """The memo of what was judged against ``facts`` with ``params``."""
+    return kept_by_identity(facts.derived.setdefault("outcomes", {}), params, OutcomeMemo,
+                            MAX_MEMO_PARAMETERS)
