@@ -33,6 +33,8 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
 
+from kaico.runtime.kopf_private import patch_once
+
 logger = logging.getLogger("kaico.runtime.kopf_memory")
 
 _INSTALLED: list[bool] = []
@@ -121,22 +123,17 @@ def install(mirrors: Mapping[tuple[str, str], Mirror] | None = None) -> bool:
     expected ones. ``mirrors``: (API group, plural) -> the mirror that receives every object of
     that kind instead of kopf (a later call replaces a kind's mirror)."""
     _MIRRORS.update(mirrors or {})
-    if _INSTALLED:
-        return _INSTALLED[0]
-    try:
-        from kopf._cogs.clients import fetching, watching
-    except ImportError:
-        _INSTALLED.append(False)
-        return False
+    return patch_once(_INSTALLED, ("kopf._cogs.clients.fetching", "kopf._cogs.clients.watching"), _patch)
+
+
+def _patch(fetching: Any, watching: Any) -> bool:
     # continuous_watch() calls fetching.fetch_objs and its module's watch_objs by name.
     if not (callable(getattr(fetching, "fetch_objs", None)) and callable(getattr(watching, "watch_objs", None))
             and callable(getattr(watching, "continuous_watch", None))):
         logger.debug("kopf's listing and watching are not the expected ones")
-        _INSTALLED.append(False)
         return False
     fetching.fetch_objs = _slim_listing(fetching.fetch_objs)
     watching.watch_objs = _slim_watch(watching.watch_objs)
-    _INSTALLED.append(True)
     return True
 
 

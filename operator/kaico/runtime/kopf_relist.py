@@ -31,6 +31,8 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from kaico.runtime.kopf_private import patch_once
+
 logger = logging.getLogger("kaico.runtime.kopf_relist")
 
 # What one watched object's DELETED event is made from: namespace, name, resourceVersion.
@@ -130,19 +132,14 @@ def _reporting_deletions(continuous_watch: Callable[..., AsyncIterator[Any]],
 def install() -> bool:
     """Wrap kopf's ``continuous_watch`` (once); False when kopf's internals are not the expected
     ones (then a relist implies no deletion, as in kopf itself)."""
-    if _INSTALLED:
-        return _INSTALLED[0]
-    try:
-        from kopf._cogs.clients import watching
-    except ImportError:
-        _INSTALLED.append(False)
-        return False
+    return patch_once(_INSTALLED, ("kopf._cogs.clients.watching",), _patch)
+
+
+def _patch(watching: Any) -> bool:
     marker = getattr(getattr(watching, "Bookmark", None), "LISTED", None)
     if marker is None or not callable(getattr(watching, "continuous_watch", None)):
         logger.debug("kopf's watching is not the expected one; a relist implies no deletion")
-        _INSTALLED.append(False)
         return False
     # infinite_watch() calls continuous_watch by its module-level name.
     watching.continuous_watch = _reporting_deletions(watching.continuous_watch, marker)
-    _INSTALLED.append(True)
     return True

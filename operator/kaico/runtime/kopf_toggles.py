@@ -24,6 +24,8 @@ import asyncio
 import logging
 from typing import Any
 
+from kaico.runtime.kopf_private import patch_once
+
 logger = logging.getLogger("kaico.runtime.kopf_toggles")
 
 _INSTALLED: list[bool] = []
@@ -51,20 +53,16 @@ def _poke(toggles: Any) -> None:
 
 def install() -> bool:
     """Patch kopf's ToggleSet (once); False when kopf's internals are not the expected ones."""
-    if _INSTALLED:
-        return _INSTALLED[0]
-    try:
-        from kopf._cogs.aiokits import aiotoggles
-    except ImportError:
-        _INSTALLED.append(False)
-        return False
+    return patch_once(_INSTALLED, ("kopf._cogs.aiokits.aiotoggles",), _patch)
+
+
+def _patch(aiotoggles: Any) -> bool:
     toggle_set, toggle = aiotoggles.ToggleSet, aiotoggles.Toggle
     expected = all(hasattr(toggle_set, name) for name in ("wait_for", "make_toggle", "drop_toggle",
                                                           "drop_toggles", "is_on")) \
         and hasattr(toggle, "turn_to")
     if not expected:
         logger.debug("kopf's ToggleSet is not the expected one; start-up waits are not patched")
-        _INSTALLED.append(False)
         return False
 
     original_make = toggle_set.make_toggle
@@ -101,5 +99,4 @@ def install() -> bool:
     toggle_set.drop_toggle = drop_toggle
     toggle_set.drop_toggles = drop_toggles
     toggle.turn_to = turn_to
-    _INSTALLED.append(True)
     return True
