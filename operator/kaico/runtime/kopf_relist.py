@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from kaico.runtime.kopf_private import patch_once
@@ -42,6 +42,7 @@ Shown = tuple[str | None, str | None, str | None]
 MADE_UP = "kaico.dev/deleted-while-unwatched"
 
 _INSTALLED: list[bool] = []
+_KINDS: set[tuple[str | None, str | None]] = set()
 
 
 class StreamMemory:
@@ -92,11 +93,16 @@ def _order(item: tuple[str, Shown]) -> tuple[str, str]:
     return (item[1][0] or "", item[1][1] or "")
 
 
-def _reporting_deletions(continuous_watch: Callable[..., AsyncIterator[Any]],
-                         listed_marker: Any) -> Callable[..., AsyncIterator[Any]]:
+def _reporting_deletions(continuous_watch: Callable[..., AsyncIterator[Any]], listed_marker: Any,
+                         follows: Callable[[Any], bool] = lambda resource: True
+                         ) -> Callable[..., AsyncIterator[Any]]:
     streams: dict[Any, StreamMemory] = {}
 
     async def watch(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        if not follows(kwargs.get("resource")):
+            async for item in continuous_watch(*args, **kwargs):
+                yield item
+            return
         memory = streams.setdefault((kwargs.get("resource"), kwargs.get("namespace")), StreamMemory())
         listing: dict[str, Shown] | None = {}
         try:
@@ -129,10 +135,18 @@ def _reporting_deletions(continuous_watch: Callable[..., AsyncIterator[Any]],
     return watch
 
 
-def install() -> bool:
-    """Wrap kopf's ``continuous_watch`` (once); False when kopf's internals are not the expected
-    ones (then a relist implies no deletion, as in kopf itself)."""
+def install(kinds: Iterable[tuple[str, str]]) -> bool:
+    """Wrap kopf's ``continuous_watch`` (once) for the streams of ``kinds`` ((API group, plural):
+    kinds only kaico's handlers consume); False when kopf's internals are not the expected ones
+    (then a relist implies no deletion, as in kopf itself). kopf's own observers (of CRDs, of
+    namespaces, of its peering objects) run streams of their own on the same kinds, read more of
+    a deleted object than its identity, and would share one stream's memory: never followed."""
+    _KINDS.update(kinds)
     return patch_once(_INSTALLED, ("kopf._cogs.clients.watching",), _patch)
+
+
+def _follows(resource: Any) -> bool:
+    return (getattr(resource, "group", None), getattr(resource, "plural", None)) in _KINDS
 
 
 def _patch(watching: Any) -> bool:
@@ -141,5 +155,5 @@ def _patch(watching: Any) -> bool:
         logger.debug("kopf's watching is not the expected one; a relist implies no deletion")
         return False
     # infinite_watch() calls continuous_watch by its module-level name.
-    watching.continuous_watch = _reporting_deletions(watching.continuous_watch, marker)
+    watching.continuous_watch = _reporting_deletions(watching.continuous_watch, marker, _follows)
     return True

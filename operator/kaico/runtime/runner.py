@@ -44,7 +44,11 @@ from kaico.kube.client import KubeClient
 from kaico.kube.config import Credentials
 from kaico.kube.discovery import ServedResources
 from kaico.kube.lease import ElectionConfig, LeaderElector
+from kaico.kube.resources import FACTS as FACT_RESOURCES
+from kaico.kube.resources import PROFILES as PROFILE_RESOURCE
 from kaico.kube.resources import REPORTS as REPORT_RESOURCE
+from kaico.kube.resources import TARGETS
+from kaico.kube.resources import WAIVERS as WAIVER_RESOURCE
 from kaico.runtime import kopf_memory, kopf_relist, kopf_toggles
 from kaico.runtime.handlers import RECOVERY_AUDIT_DELAY, register
 from kaico.runtime.health import WatchHealth
@@ -224,7 +228,8 @@ class Operator:
                                "of operator/requirements.txt")
         # A relist after a watch gap reports the deletions it implies (kopf's own reports none;
         # the reports' mirror sees them itself).
-        kopf_relist.install()
+        kopf_relist.install((r.group, r.plural) for r in (*TARGETS, *FACT_RESOURCES, PROFILE_RESOURCE,
+                                                          WAIVER_RESOURCE))
         await self._use(await asyncio.to_thread(config.load))
         stop_flag = stop_flag or asyncio.Event()
         elector = LeaderElector(self.client, election) if election is not None else None

@@ -104,10 +104,33 @@ def test_streams_of_other_kinds_or_namespaces_do_not_prune_each_other():
     assert [_deleted(r) for r in results] == [[], [], [], [("a", "5")]]
 
 
+def test_streams_of_kinds_not_followed_pass_through_untouched():
+    """kopf's own CRD observer reads a deleted CRD's spec (a made-up body has none: kopf stopped
+    the operator on it); only the kinds kaico's handlers alone consume are followed."""
+    first = [{"type": None, "object": _object("a")}, LISTED]
+    watch = kopf_relist._reporting_deletions(_stream(first, [LISTED]), LISTED, lambda resource: False)
+    assert [_deleted(r) for r in _run(watch, 2)] == [[], []]
+
+
+def test_kaico_run_follows_its_own_kinds_and_never_crds_or_namespaces():
+    from kaico.kube.resources import FACTS as FACT_KINDS
+    from kaico.kube.resources import TARGETS
+    from kaico.runtime.runner import Operator
+    from kopf._cogs.structs.references import Resource
+
+    Operator()  # nothing installed at construction
+    kopf_relist.install((r.group, r.plural) for r in (*TARGETS, *FACT_KINDS))
+    assert kopf_relist._follows(Resource("apps", "v1", "deployments"))
+    assert kopf_relist._follows(Resource("", "v1", "nodes"))
+    assert not kopf_relist._follows(Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions"))
+    assert not kopf_relist._follows(Resource("", "v1", "namespaces"))
+    assert not kopf_relist._follows(Resource("kopf.dev", "v1", "clusterkopfpeerings"))
+
+
 def test_kopfs_watch_is_wrapped_once_and_called_by_name():
-    assert kopf_relist.install()
+    assert kopf_relist.install(())
     wrapped = watching.continuous_watch
-    assert kopf_relist.install()
+    assert kopf_relist.install(())
     assert watching.continuous_watch is wrapped and wrapped.__qualname__.startswith("_reporting_deletions")
     # infinite_watch looks continuous_watch up by its module-level name at every call.
     assert "continuous_watch" in watching.infinite_watch.__code__.co_names
