@@ -258,8 +258,9 @@ class ReportWriter:
 
     async def _target_exists(self, workload: ServingWorkload) -> bool:
         """Before writing back a lost report: whether its target still exists. A target deleted
-        while a watch was down stays in kopf's index (a relist reports no deletion); its report
-        would be garbage-collected again and again. Such a target is remembered as gone (a uid
+        while a watch was down stays in kopf's index until the relist's made-up deletion
+        (``kaico.runtime.kopf_relist``) or for good if kopf's internals changed; its report would
+        be garbage-collected again and again. Such a target is remembered as gone (a uid
         never comes back) and gets no report."""
         if workload.uid in self._vanished:
             return False
